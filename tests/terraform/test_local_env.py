@@ -1,0 +1,215 @@
+"""terraform/envs/local applied to a fresh emulator, checked through the AWS API, re-planned, destroyed.
+
+The tests of this module share one apply (about 70 s, most of it the provider waiting for the lifecycle
+configurations to read back the same several times) and run in file order: the last one destroys.
+"""
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scripts.emulator import Emulator, terraform_destroy, terraform_env, terraform_plan_has_changes
+from tests.terraform.helpers import REPO_ROOT, emulator_client
+
+pytestmark = pytest.mark.xdist_group("terraform-local-env")
+
+CONTRACT = REPO_ROOT / "docs" / "s3-layout.md"
+LAYERS = ["lake", "warehouse", "mart", "artifacts", "athena_results"]
+BUCKETS = {layer: f"batchml-local-{layer.replace('_', '-')}" for layer in LAYERS}
+DATABASES = {layer: f"batchml_local_{layer}" for layer in ["lake", "warehouse", "mart"]}
+
+
+@dataclass(frozen=True)
+class AppliedEnv:
+    endpoint: str
+    work_dir: Path
+    outputs: dict[str, Any]
+
+    def client(self, service: str):  # type: ignore[no-untyped-def]
+        return emulator_client(self.endpoint, service)
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppliedEnv]:
+    work_dir = tmp_path_factory.mktemp("envs-local")
+    with Emulator() as emulator:
+        yield AppliedEnv(emulator.endpoint, work_dir, terraform_env(emulator.endpoint, work_dir))
+
+
+def contract_tables() -> dict[str, list[tuple[str, str]]]:
+    """`{layer}.{table}` -> [(column, type)] as docs/s3-layout.md writes them (raw lake columns: strings)."""
+    text = CONTRACT.read_text()
+    tables = {}
+    lake = section(text, "Lake")
+    for source, columns in re.findall(r"^\| `(\w+)` \| `([\w,]+)` \|", lake, re.MULTILINE):
+        tables[f"lake.{source}"] = [(column, "string") for column in columns.split(",")]
+    typed = section(text, "Tables")
+    for layer, table, columns in re.findall(
+        r"^\| (warehouse|mart) \| `(\w+)` \| [^|]+ \| ([^|]+) \|", typed, re.MULTILINE
+    ):
+        cell = features_paragraph(typed) if columns.strip() == "see below" else columns
+        tables[f"{layer}.{table}"] = typed_columns(cell)
+    return tables
+
+
+def section(text: str, heading: str) -> str:
+    """The text under `## {heading}` up to the next `## ` heading."""
+    return re.search(rf"^## {heading}\b.*?(?=^## |\Z)", text, re.MULTILINE | re.DOTALL).group(0)
+
+
+def features_paragraph(text: str) -> str:
+    return re.search(r"^`features` columns, in this order:(.*?)\n\n", text, re.MULTILINE | re.DOTALL).group(1)
+
+
+def typed_columns(prose: str) -> list[tuple[str, str]]:
+    """Columns of "`a` string, `b`, `c` double" style prose: a type applies to the names listed before it."""
+    columns, untyped = [], []
+    for name, column_type in re.findall(r"`(\w+)`(?: (string|bigint|double|boolean|date)\b)?", prose):
+        untyped.append(name)
+        if column_type:
+            columns += [(column, column_type) for column in untyped]
+            untyped = []
+    assert untyped == [], f"columns without a type in the contract: {untyped}"
+    return columns
+
+
+def glue_tables(env: AppliedEnv) -> dict[str, dict[str, Any]]:
+    glue = env.client("glue")
+    return {
+        f"{layer}.{table['Name']}": table
+        for layer, database in DATABASES.items()
+        for table in glue.get_tables(DatabaseName=database)["TableList"]
+    }
+
+
+def test_outputs_name_the_buckets_catalog_and_unit_environment(env: AppliedEnv):
+    outputs = env.outputs
+    assert {layer: outputs[f"{layer}_bucket"] for layer in LAYERS} == BUCKETS
+    assert outputs["glue_databases"] == DATABASES
+    assert outputs["athena_workgroup"] == "batchml-local"
+    assert outputs["unit_environment"] == {
+        "LAKE_BUCKET": "batchml-local-lake",
+        "WAREHOUSE_BUCKET": "batchml-local-warehouse",
+        "MART_BUCKET": "batchml-local-mart",
+        "ARTIFACTS_BUCKET": "batchml-local-artifacts",
+    }
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_bucket_is_versioned_encrypted_private_and_owner_enforced(env: AppliedEnv, layer: str):
+    s3, bucket = env.client("s3"), BUCKETS[layer]
+
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    encryption = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert [rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] for rule in encryption] == ["AES256"]
+    assert s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "IgnorePublicAcls": True,
+        "BlockPublicPolicy": True,
+        "RestrictPublicBuckets": True,
+    }
+    ownership = s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"]
+    assert ownership == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    tags = {tag["Key"]: tag["Value"] for tag in s3.get_bucket_tagging(Bucket=bucket)["TagSet"]}
+    assert tags == {"project": "batchml", "environment": "local", "managed_by": "terraform", "layer": layer}
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_bucket_policy_denies_every_request_without_tls(env: AppliedEnv, layer: str):
+    bucket = BUCKETS[layer]
+    policy = json.loads(env.client("s3").get_bucket_policy(Bucket=bucket)["Policy"])
+
+    [statement] = policy["Statement"]
+    assert statement["Effect"] == "Deny"
+    assert statement["Principal"] == "*"
+    assert statement["Action"] == "s3:*"
+    assert sorted(statement["Resource"]) == [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"]
+    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_lifecycle_aborts_uploads_and_expires_old_versions(env: AppliedEnv, layer: str):
+    rules = env.client("s3").get_bucket_lifecycle_configuration(Bucket=BUCKETS[layer])["Rules"]
+    by_id = {rule["ID"]: rule for rule in rules}
+
+    assert all(rule["Status"] == "Enabled" for rule in rules)
+    abort = by_id["abort-incomplete-multipart-uploads"]["AbortIncompleteMultipartUpload"]
+    assert abort == {"DaysAfterInitiation": 7}
+    noncurrent = by_id["expire-noncurrent-versions"]
+    assert noncurrent["NoncurrentVersionExpiration"]["NoncurrentDays"] == 30
+    assert noncurrent["Expiration"] == {"ExpiredObjectDeleteMarker": True}
+    if layer == "athena_results":
+        assert by_id["expire-current-objects"]["Expiration"] == {"Days": 7}
+        assert len(rules) == 3
+    else:
+        assert len(rules) == 2  # the data layers never expire current objects
+
+
+def test_glue_tables_have_the_contract_columns(env: AppliedEnv):
+    contract = contract_tables()
+    tables = glue_tables(env)
+
+    assert sorted(tables) == sorted(contract)
+    for key, table in tables.items():
+        columns = [(column["Name"], column["Type"]) for column in table["StorageDescriptor"]["Columns"]]
+        assert columns == contract[key], key
+        assert [(part["Name"], part["Type"]) for part in table["PartitionKeys"]] == [("dt", "string")], key
+
+
+def test_lake_tables_read_raw_csv_with_its_header_skipped(env: AppliedEnv):
+    for key, table in glue_tables(env).items():
+        if not key.startswith("lake."):
+            continue
+        storage = table["StorageDescriptor"]
+        assert storage["Location"] == f"s3://batchml-local-lake/{table['Name']}/"
+        assert storage["SerdeInfo"]["SerializationLibrary"] == "org.apache.hadoop.hive.serde2.OpenCSVSerde"
+        assert storage["SerdeInfo"]["Parameters"]["separatorChar"] == ","
+        assert table["Parameters"]["skip.header.line.count"] == "1"
+        assert table["TableType"] == "EXTERNAL_TABLE"
+
+
+def test_warehouse_and_mart_tables_are_parquet_in_their_bucket_without_projection(env: AppliedEnv):
+    for key, table in glue_tables(env).items():
+        layer = key.split(".")[0]
+        if layer == "lake":
+            continue
+        storage = table["StorageDescriptor"]
+        assert storage["Location"] == f"s3://{BUCKETS[layer]}/{table['Name']}/"
+        assert storage["SerdeInfo"]["SerializationLibrary"].endswith("ParquetHiveSerDe")
+        assert storage["InputFormat"].endswith("MapredParquetInputFormat")
+        assert not any(name.startswith("projection.") for name in table["Parameters"]), key
+
+
+def test_athena_workgroup_runs_engine_3_with_enforced_encrypted_results(env: AppliedEnv):
+    workgroup = env.client("athena").get_work_group(WorkGroup="batchml-local")["WorkGroup"]
+    configuration = workgroup["Configuration"]
+
+    assert workgroup["State"] == "ENABLED"
+    assert configuration["EnforceWorkGroupConfiguration"] is True
+    assert configuration["EngineVersion"]["SelectedEngineVersion"] == "Athena engine version 3"
+    assert configuration["ResultConfiguration"] == {
+        "OutputLocation": "s3://batchml-local-athena-results/",
+        "EncryptionConfiguration": {"EncryptionOption": "SSE_S3"},
+    }
+    assert configuration["BytesScannedCutoffPerQuery"] == 10 * 1024**3
+
+
+def test_second_plan_shows_no_changes(env: AppliedEnv):
+    assert terraform_plan_has_changes(env.endpoint, env.work_dir) is False
+
+
+def test_destroy_removes_everything(env: AppliedEnv):
+    # Last in this module: the tests above read what this one removes.
+    terraform_destroy(env.endpoint, env.work_dir)
+
+    buckets = {bucket["Name"] for bucket in env.client("s3").list_buckets()["Buckets"]}
+    assert buckets.isdisjoint(BUCKETS.values())
+    databases = {database["Name"] for database in env.client("glue").get_databases()["DatabaseList"]}
+    assert databases.isdisjoint(DATABASES.values())
+    workgroups = {workgroup["Name"] for workgroup in env.client("athena").list_work_groups()["WorkGroups"]}
+    assert "batchml-local" not in workgroups
