@@ -1,0 +1,25 @@
+"""Failures the unit expects, each carrying the exit code documented in docs/cli.md."""
+
+
+class TrainError(Exception):
+    """Base of the expected failures; the CLI turns one into its exit code and one line on stderr."""
+
+    exit_code = 1
+
+
+class ConfigError(TrainError):
+    """Bad usage or configuration: a malformed value, an impossible combination, a missing bucket."""
+
+    exit_code = 2
+
+
+class DataCheckError(TrainError):
+    """The data failed a check; nothing was published."""
+
+    exit_code = 3
+
+
+class InputMissingError(TrainError):
+    """A required input is missing: a partition or a model."""
+
+    exit_code = 4

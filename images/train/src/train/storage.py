@@ -1,0 +1,57 @@
+"""S3 through boto3, which honours AWS_ENDPOINT_URL (the local emulator) by itself."""
+
+import json
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+_RETRIES = Config(retries={"max_attempts": 5, "mode": "standard"})
+_MISSING_CODES = {"NoSuchKey", "404", "NotFound"}
+_NO_BUCKET_CODES = {"NoSuchBucket", "404", "NotFound", "403", "AccessDenied", "Forbidden"}
+
+CONTENT_TYPES = {
+    ".json": "application/json",
+    ".ubj": "application/octet-stream",
+    ".html": "text/html; charset=utf-8",
+    ".png": "image/png",
+}
+
+
+def json_bytes(document: Any) -> bytes:
+    # allow_nan=False: NaN is not JSON; callers turn undefined numbers into null first.
+    return (json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode()
+
+
+class Storage:
+    """The few S3 calls the unit makes, over one client."""
+
+    def __init__(self, client: Any = None):
+        self.client = client or boto3.client("s3", config=_RETRIES)
+
+    def bucket_exists(self, bucket: str) -> bool:
+        try:
+            self.client.head_bucket(Bucket=bucket)
+        except ClientError as failure:
+            if failure.response.get("Error", {}).get("Code") in _NO_BUCKET_CODES:
+                return False
+            raise
+        return True
+
+    def get(self, bucket: str, key: str) -> bytes | None:
+        """The object's bytes, or None when there is no such key."""
+        try:
+            return self.client.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except ClientError as failure:
+            if failure.response.get("Error", {}).get("Code") in _MISSING_CODES:
+                return None
+            raise
+
+    def put(self, bucket: str, key: str, body: bytes) -> None:
+        suffix = key[key.rfind(".") :] if "." in key else ""
+        content_type = CONTENT_TYPES.get(suffix, "application/octet-stream")
+        self.client.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+
+    def put_json(self, bucket: str, key: str, document: Any) -> None:
+        self.put(bucket, key, json_bytes(document))
