@@ -12,6 +12,7 @@ from xml.sax.saxutils import escape
 
 from moto.athena.responses import AthenaResponse
 from moto.core.responses import ActionResult
+from moto.iam.access_control import IAMPolicyStatement, PermissionResult
 from moto.s3.responses import S3Response
 from moto.stepfunctions.responses import StepFunctionResponse
 
@@ -29,7 +30,32 @@ def apply() -> None:
     fix_athena_tags_of_untagged_resources()
     fix_step_functions_versions_and_validation()
     fix_s3_complete_multipart_upload_reply()
+    fix_policy_statements_whose_condition_does_not_match()
     _applied = True
+
+
+def fix_policy_statements_whose_condition_does_not_match() -> None:
+    """A policy statement whose `Condition` names a key the request has no value for does not apply.
+
+    moto ignores condition operators it does not implement (such as `Bool`) and so applies the statement
+    unconditionally: the TLS-only bucket policy of `terraform/modules/data_lake` (Deny when
+    `aws:SecureTransport` is false) then denies every request. AWS evaluates a condition on a key missing
+    from the request context as false (except for `...IfExists` and `Null`), so the statement is skipped.
+    moto supplies no `aws:SecureTransport`, so with this fix the buckets behave as they do on AWS for the
+    HTTPS clients the units are there.
+    """
+    original = IAMPolicyStatement.is_action_permitted
+
+    def is_action_permitted(self, action, resource="*", principal=None, incoming_condition_values=None):  # type: ignore[no-untyped-def]
+        known = incoming_condition_values or {}
+        for operator, values in (self._statement.get("Condition") or {}).items():
+            if operator == "Null" or operator.endswith("IfExists"):
+                continue
+            if any(key not in known for key in values):
+                return PermissionResult.NEUTRAL
+        return original(self, action, resource, principal, incoming_condition_values)
+
+    IAMPolicyStatement.is_action_permitted = is_action_permitted  # type: ignore[method-assign]
 
 
 def fix_athena_tags_of_untagged_resources() -> None:

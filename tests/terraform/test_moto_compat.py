@@ -128,3 +128,34 @@ def test_complete_multipart_reply_is_renamed_and_keeps_its_fields():
 def test_complete_multipart_reply_already_right_is_untouched():
     right = b'<CompleteMultipartUploadResult xmlns="x"><Key>k</Key></CompleteMultipartUploadResult>'
     assert complete_multipart_upload_reply(right) is right
+
+
+def tls_only_policy(bucket: str, condition_value: str) -> str:
+    return json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+            "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": [condition_value]}},
+        }],
+    })  # fmt: skip
+
+
+def test_a_deny_whose_condition_does_not_hold_lets_requests_through(endpoint: str):
+    s3 = emulator_client(endpoint, "s3")
+    s3.create_bucket(Bucket="tls-only")
+    s3.put_bucket_policy(Bucket="tls-only", Policy=tls_only_policy("tls-only", "false"))
+
+    s3.put_object(Bucket="tls-only", Key="a.csv", Body=b"x")
+    assert s3.get_object(Bucket="tls-only", Key="a.csv")["Body"].read() == b"x"
+
+
+def test_a_deny_without_a_condition_still_denies(endpoint: str):
+    s3 = emulator_client(endpoint, "s3")
+    s3.create_bucket(Bucket="deny-all")
+    policy = json.loads(tls_only_policy("deny-all", "false"))
+    del policy["Statement"][0]["Condition"]
+    s3.put_bucket_policy(Bucket="deny-all", Policy=json.dumps(policy))
+
+    with pytest.raises(ClientError, match=r"Forbidden|AccessDenied"):
+        s3.put_object(Bucket="deny-all", Key="a.csv", Body=b"x")
