@@ -27,7 +27,8 @@ setup: $(VENV)/.installed terraform-config ## Create the development environment
 
 $(VENV)/.installed: requirements-dev.txt $(foreach i,$(IMAGES),images/$(i)/pyproject.toml)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
+	$(BIN)/python -m pip --version >/dev/null 2>&1 || $(BIN)/python -m ensurepip --default-pip >/dev/null
+	test -x $(BIN)/uv || $(BIN)/python -m pip install --quiet --disable-pip-version-check uv
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements-dev.txt $(foreach i,$(IMAGES),-e images/$(i))
 	touch $@
 
