@@ -126,7 +126,7 @@ def wape(actual: pa.Array, predicted: pa.Array) -> float:
 
 
 def oracle_wape(truth: pa.Table, first: date, last: date) -> float:
-    """WAPE of the simulator's true expected demand against what was sold: the best any model can do."""
+    """WAPE of the true expected demand against what was sold: the error the noise alone leaves."""
     in_window = pc.and_(pc.greater_equal(truth["date"], first), pc.less_equal(truth["date"], last))
     window = truth.filter(in_window)
     return wape(window["units_sold"], window["expected_units"])
