@@ -1,0 +1,186 @@
+"""terraform/modules/github_oidc: its example planned and applied against the emulator.
+
+The trust policy names the provider's ARN, which a plan knows only when the provider already exists: the
+plan test reuses one made through the API (`create_provider = false`); the apply test lets the module
+create it, then re-plans (no changes) and destroys.
+"""
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.iam.aws_managed_policies import aws_managed_policies_data
+from moto.iam.models import AWSManagedPolicy, iam_backends
+
+from scripts.emulator import Emulator
+from tests.terraform.helpers import TERRAFORM_DIR, emulator_client, terraform
+
+MODULE = "github_oidc"
+PROVIDER = """
+provider "aws" {
+  region                      = "us-east-1"
+  access_key                  = "test"
+  secret_key                  = "test"
+  skip_credentials_validation = true
+  skip_metadata_api_check     = true
+  skip_requesting_account_id  = false
+  max_retries                 = 2
+
+  endpoints {
+    iam = "ENDPOINT"
+    sts = "ENDPOINT"
+  }
+}
+"""
+REUSE_PROVIDER = """
+module "github_oidc" {
+  create_provider = false
+}
+"""
+ISSUER = "token.actions.githubusercontent.com"
+STATE_BUCKET = "arn:aws:s3:::example-basic-tfstate"
+LOCK_TABLE = "arn:aws:dynamodb:us-east-1:123456789012:table/example-basic-tflock"
+
+
+def run(directory: Path, *args: str) -> str:
+    result = terraform(directory, *args)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def example_copy(tmp_path_factory: pytest.TempPathFactory, endpoint: str, *overrides: str) -> Path:
+    copy = tmp_path_factory.mktemp(MODULE) / MODULE
+    shutil.copytree(TERRAFORM_DIR / "modules" / MODULE, copy, ignore=shutil.ignore_patterns(".terraform*"))
+    example = copy / "examples" / "basic"
+    (example / "override.tf").write_text("\n".join([PROVIDER.replace("ENDPOINT", endpoint), *overrides]))
+    run(example, "init", "-input=false")
+    return example
+
+
+def module_resources(module: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Address (without `module.github_oidc.`) -> values, from `show -json` output."""
+    return {
+        resource["address"].removeprefix(f"module.{MODULE}."): resource["values"]
+        for child in module["child_modules"]
+        for resource in child["resources"]
+    }
+
+
+def as_list(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else sorted(value)
+
+
+def assert_trusts_only_pull_requests_of_the_repository(trust: dict[str, Any], provider_arn: str) -> None:
+    (statement,) = trust["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert statement["Principal"] == {"Federated": provider_arn}
+    assert statement["Condition"] == {
+        "StringEquals": {
+            f"{ISSUER}:aud": "sts.amazonaws.com",
+            f"{ISSUER}:sub": "repo:example-org/batchml:pull_request",
+        }
+    }
+
+
+def load_aws_managed_policy(name: str) -> str:
+    """Make moto know one AWS-managed policy; return its ARN.
+
+    moto loads AWS-managed policies only when MOTO_IAM_LOAD_MANAGED_POLICIES is set before its IAM backend
+    is made, which the emulator does not do (and another test of this process may have made it already).
+    """
+    backend = iam_backends[DEFAULT_ACCOUNT_ID]["aws"]
+    data = json.loads(aws_managed_policies_data)[name]
+    policy = AWSManagedPolicy.from_data(name, DEFAULT_ACCOUNT_ID, "aws", data)
+    backend.managed_policies.setdefault(policy.arn, policy)
+    return policy.arn
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[str]:
+    with Emulator() as emulator:
+        assert load_aws_managed_policy("ReadOnlyAccess") == "arn:aws:iam::aws:policy/ReadOnlyAccess"
+        yield emulator.endpoint
+
+
+@pytest.fixture
+def existing_provider(endpoint: str) -> Iterator[str]:
+    iam = emulator_client(endpoint, "iam")
+    arn = iam.create_open_id_connect_provider(Url=f"https://{ISSUER}", ClientIDList=["sts.amazonaws.com"])[
+        "OpenIDConnectProviderArn"
+    ]
+    yield arn
+    iam.delete_open_id_connect_provider(OpenIDConnectProviderArn=arn)
+
+
+def test_plan_with_an_existing_provider_grants_read_only_and_the_state(
+    tmp_path_factory: pytest.TempPathFactory, endpoint: str, existing_provider: str
+):
+    example = example_copy(tmp_path_factory, endpoint, REUSE_PROVIDER)
+    run(example, "plan", "-input=false", "-out=tfplan")
+    plan = json.loads(run(example, "show", "-json", "tfplan"))
+    resources = module_resources(plan["planned_values"]["root_module"])
+
+    assert "aws_iam_openid_connect_provider.this[0]" not in resources
+    role = resources["aws_iam_role.plan"]
+    assert role["name"] == "example-basic-github-plan"
+    assert_trusts_only_pull_requests_of_the_repository(
+        json.loads(role["assume_role_policy"]), existing_provider
+    )
+    assert resources["aws_iam_role_policy_attachment.read_only"]["policy_arn"] == (
+        "arn:aws:iam::aws:policy/ReadOnlyAccess"
+    )
+
+    statements = {
+        s["Sid"]: s for s in json.loads(resources["aws_iam_role_policy.state"]["policy"])["Statement"]
+    }
+    assert set(statements) == {"ListState", "ReadWriteState", "NoDataReads", "LockState"}
+    assert (as_list(statements["ListState"]["Action"]), statements["ListState"]["Resource"]) == (
+        ["s3:ListBucket"],
+        STATE_BUCKET,
+    )
+    assert as_list(statements["ReadWriteState"]["Action"]) == [
+        "s3:DeleteObject",
+        "s3:GetObject",
+        "s3:PutObject",
+    ]
+    assert statements["ReadWriteState"]["Resource"] == f"{STATE_BUCKET}/*"
+    assert statements["NoDataReads"]["Effect"] == "Deny"
+    assert statements["NoDataReads"]["NotResource"] == f"{STATE_BUCKET}/*"
+    assert statements["LockState"]["Resource"] == LOCK_TABLE
+    for statement in statements.values():
+        assert all("*" not in action for action in as_list(statement["Action"])), statement
+        if statement["Effect"] == "Allow":
+            assert "*" not in as_list(statement["Resource"]), statement
+
+
+def test_example_creates_the_provider_applies_replans_clean_and_destroys(
+    tmp_path_factory: pytest.TempPathFactory, endpoint: str
+):
+    example = example_copy(tmp_path_factory, endpoint)
+    run(example, "apply", "-input=false", "-auto-approve")
+    resources = module_resources(json.loads(run(example, "show", "-json"))["values"]["root_module"])
+    provider = resources["aws_iam_openid_connect_provider.this[0]"]
+    assert provider["url"] == ISSUER and provider["client_id_list"] == ["sts.amazonaws.com"]
+    trust = json.loads(resources["aws_iam_role.plan"]["assume_role_policy"])
+    assert_trusts_only_pull_requests_of_the_repository(trust, provider["arn"])
+
+    replan = terraform(example, "plan", "-input=false", "-detailed-exitcode")
+    assert replan.returncode == 0, replan.stdout + replan.stderr
+    run(example, "destroy", "-input=false", "-auto-approve")
+    assert (
+        emulator_client(endpoint, "iam").list_open_id_connect_providers()["OpenIDConnectProviderList"] == []
+    )
+
+
+def test_repository_must_be_owner_slash_name(tmp_path_factory: pytest.TempPathFactory, endpoint: str):
+    example = example_copy(
+        tmp_path_factory, endpoint, 'module "github_oidc" {\n  repository = "batchml"\n}\n'
+    )
+    result = terraform(example, "plan", "-input=false")
+    assert result.returncode != 0
+    assert "repository must be owner/name" in " ".join(result.stderr.split())
