@@ -50,7 +50,7 @@ emulator: setup ## Start the local AWS emulator with envs/local applied, in the 
 
 .PHONY: test
 test: setup ## Run the whole test suite (images, contract, Terraform, end to end)
-	$(BIN)/pytest -n 2 --dist loadgroup
+	$(BIN)/pytest -n 2 --dist loadfile
 
 .PHONY: lint
 lint: setup ## ruff, terraform fmt -check and terraform validate
