@@ -1,9 +1,17 @@
 """Small helpers of the Terraform tests."""
 
+import json
+import shutil
 import subprocess
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import boto3
+import pytest
+
+from scripts.emulator import Emulator
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TERRAFORM_DIR = REPO_ROOT / "terraform"
@@ -22,6 +30,13 @@ def terraform(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def run(directory: Path, *args: str) -> str:
+    """Run one terraform command in `directory`, assert that it succeeded and return its stdout."""
+    result = terraform(directory, *args)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
 def emulator_client(endpoint: str, service: str):  # type: ignore[no-untyped-def]
     """A boto3 client for `service` on the emulator at `endpoint`."""
     return boto3.client(
@@ -31,3 +46,74 @@ def emulator_client(endpoint: str, service: str):  # type: ignore[no-untyped-def
         aws_access_key_id="test",
         aws_secret_access_key="test",
     )
+
+
+def emulator_provider(endpoint: str, services: Iterable[str]) -> str:
+    """An AWS provider block sending every call of `services` to the emulator, with fake credentials."""
+    endpoints = "\n".join(f'    {service} = "{endpoint}"' for service in services)
+    return f"""
+provider "aws" {{
+  region                      = "us-east-1"
+  access_key                  = "test"
+  secret_key                  = "test"
+  skip_credentials_validation = true
+  skip_metadata_api_check     = true
+  skip_requesting_account_id  = false
+
+  endpoints {{
+{endpoints}
+  }}
+}}
+"""
+
+
+def copy_module(module: str, destination: Path) -> Path:
+    """terraform/modules/`module` copied into `destination` without local state; returns its example."""
+    copy = destination / module
+    shutil.copytree(
+        TERRAFORM_DIR / "modules" / module,
+        copy,
+        ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*", "*.tfplan"),
+    )
+    return copy / "examples" / "basic"
+
+
+def as_list(value: str | list[str]) -> list[str]:
+    """An IAM policy's Action or Resource as a sorted list, whether it holds one string or several."""
+    return [value] if isinstance(value, str) else sorted(value)
+
+
+def module_resources(module: dict[str, Any], prefix: str = "") -> dict[str, dict[str, Any]]:
+    """Address (without `prefix`) -> values of the child modules' resources in `show -json` output."""
+    return {
+        resource["address"].removeprefix(prefix): resource["values"]
+        for child in module["child_modules"]
+        for resource in child["resources"]
+    }
+
+
+@dataclass(frozen=True)
+class Example:
+    """A module's example, copied and planned against a running emulator."""
+
+    endpoint: str
+    directory: Path
+    plan: dict[str, Any]
+
+    def run(self, *args: str) -> str:
+        return run(self.directory, *args)
+
+    def client(self, service: str):  # type: ignore[no-untyped-def]
+        return emulator_client(self.endpoint, service)
+
+
+def planned_example(
+    module: str, services: Iterable[str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Example]:
+    """Body of a module-scoped fixture: the module's example initialised and planned against an emulator."""
+    directory = copy_module(module, tmp_path_factory.mktemp(module))
+    with Emulator() as emulator:
+        (directory / "override.tf").write_text(emulator_provider(emulator.endpoint, services))
+        run(directory, "init", "-input=false")
+        run(directory, "plan", "-input=false", "-out=tfplan")
+        yield Example(emulator.endpoint, directory, json.loads(run(directory, "show", "-json", "tfplan")))

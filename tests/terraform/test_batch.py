@@ -10,7 +10,6 @@ AWS_REGION. Options with defaults stay unset unless `units[*].environment` sets 
 
 import json
 import re
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,11 +18,18 @@ from typing import Any
 import pytest
 
 from scripts.emulator import Emulator
-from tests.terraform.helpers import REPO_ROOT, TERRAFORM_DIR, emulator_client, terraform
+from tests.terraform.helpers import (
+    REPO_ROOT,
+    as_list,
+    copy_module,
+    emulator_client,
+    emulator_provider,
+    run,
+    terraform,
+)
 
 pytestmark = pytest.mark.xdist_group("terraform-batch")
 
-MODULE_DIR = TERRAFORM_DIR / "modules" / "batch"
 UNITS = ["preprocess", "train", "infer"]
 ACCOUNT = "123456789012"  # moto's account id
 BUCKETS = {
@@ -78,37 +84,9 @@ class PlannedExample:
         return found
 
 
-def example_copy(tmp_path: Path) -> Path:
-    """The module with its example, copied so that `init` leaves nothing in the working tree."""
-    module = tmp_path / "batch"
-    shutil.copytree(MODULE_DIR, module, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
-    return module / "examples" / "basic"
-
-
-def run(directory: Path, *args: str) -> str:
-    result = terraform(directory, *args)
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
-def emulator_override(endpoint: str) -> str:
-    """The provider settings of terraform/envs/local: every service it lists, so none reaches real AWS."""
-    services = ["athena", "cloudwatch", "ec2", "ecr", "ecs", "events", "glue", "iam", "kms", "logs", "s3"]
-    services += ["scheduler", "sfn", "sns", "sts"]
-    endpoints = "\n".join(f'    {service} = "{endpoint}"' for service in services)
-    return f"""provider "aws" {{
-  access_key                  = "test"
-  secret_key                  = "test"
-  skip_credentials_validation = true
-  skip_metadata_api_check     = true
-  skip_requesting_account_id  = false
-  max_retries                 = 2
-
-  endpoints {{
-{endpoints}
-  }}
-}}
-"""
+# The services terraform/envs/local sends to the emulator: every one, so none reaches real AWS.
+SERVICES = ["athena", "cloudwatch", "ec2", "ecr", "ecs", "events", "glue", "iam", "kms", "logs", "s3"]
+SERVICES += ["scheduler", "sfn", "sns", "sts"]
 
 
 @pytest.fixture(scope="module")
@@ -119,8 +97,8 @@ def emulator() -> Iterator[Emulator]:
 
 @pytest.fixture(scope="module")
 def planned(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> PlannedExample:
-    directory = example_copy(tmp_path_factory.mktemp("batch"))
-    (directory / "override.tf").write_text(emulator_override(emulator.endpoint))
+    directory = copy_module("batch", tmp_path_factory.mktemp("batch"))
+    (directory / "override.tf").write_text(emulator_provider(emulator.endpoint, SERVICES))
     run(directory, "init", "-input=false")
     run(directory, "plan", "-input=false", "-out=example.tfplan")
     plan = json.loads(run(directory, "show", "-json", "example.tfplan"))
@@ -159,10 +137,6 @@ def statements(planned: PlannedExample, unit: str) -> list[dict[str, Any]]:
     return policy["Statement"]
 
 
-def as_list(value: str | list[str]) -> list[str]:
-    return [value] if isinstance(value, str) else value
-
-
 def object_access(unit_statements: list[dict[str, Any]]) -> dict[str, set[tuple[str, str]]]:
     """s3 object action -> {(layer, prefix)} granted on the data buckets (Athena results left aside)."""
     layer_by_bucket = {bucket: layer for layer, bucket in BUCKETS.items()}
@@ -190,7 +164,7 @@ def test_cli_table_parses_into_the_rule_of_this_file():
 
 
 def test_invalid_cpu_memory_pairs_fail_validate_listing_the_valid_memory(tmp_path: Path):
-    directory = example_copy(tmp_path)
+    directory = copy_module("batch", tmp_path)
     example = (directory / "main.tf").read_text()
     example = example.replace("cpu    = 2048\n      memory = 8192", "cpu    = 2048\n      memory = 3072")
     example = example.replace("cpu    = 512\n      memory = 1024", "cpu    = 16384\n      memory = 16384")
@@ -281,7 +255,7 @@ INVALID_INPUTS = {
 
 
 def test_invalid_inputs_fail_validate_with_their_message(tmp_path: Path):
-    source = example_copy(tmp_path).parents[1].as_posix()
+    source = copy_module("batch", tmp_path).parents[1].as_posix()
     calls = []
     for case, (name, value, _message) in INVALID_INPUTS.items():
         arguments = {**VALID_INPUTS, name: value}

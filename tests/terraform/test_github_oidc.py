@@ -6,7 +6,6 @@ create it, then re-plans (no changes) and destroys.
 """
 
 import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,25 +16,18 @@ from moto.iam.aws_managed_policies import aws_managed_policies_data
 from moto.iam.models import AWSManagedPolicy, iam_backends
 
 from scripts.emulator import Emulator
-from tests.terraform.helpers import TERRAFORM_DIR, emulator_client, terraform
+from tests.terraform.helpers import (
+    as_list,
+    copy_module,
+    emulator_client,
+    emulator_provider,
+    module_resources,
+    run,
+    terraform,
+)
 
 MODULE = "github_oidc"
-PROVIDER = """
-provider "aws" {
-  region                      = "us-east-1"
-  access_key                  = "test"
-  secret_key                  = "test"
-  skip_credentials_validation = true
-  skip_metadata_api_check     = true
-  skip_requesting_account_id  = false
-  max_retries                 = 2
-
-  endpoints {
-    iam = "ENDPOINT"
-    sts = "ENDPOINT"
-  }
-}
-"""
+SERVICES = ["iam", "sts"]
 REUSE_PROVIDER = """
 module "github_oidc" {
   create_provider = false
@@ -46,32 +38,11 @@ STATE_BUCKET = "arn:aws:s3:::example-basic-tfstate"
 LOCK_TABLE = "arn:aws:dynamodb:us-east-1:123456789012:table/example-basic-tflock"
 
 
-def run(directory: Path, *args: str) -> str:
-    result = terraform(directory, *args)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
-
-
 def example_copy(tmp_path_factory: pytest.TempPathFactory, endpoint: str, *overrides: str) -> Path:
-    copy = tmp_path_factory.mktemp(MODULE) / MODULE
-    shutil.copytree(TERRAFORM_DIR / "modules" / MODULE, copy, ignore=shutil.ignore_patterns(".terraform*"))
-    example = copy / "examples" / "basic"
-    (example / "override.tf").write_text("\n".join([PROVIDER.replace("ENDPOINT", endpoint), *overrides]))
+    example = copy_module(MODULE, tmp_path_factory.mktemp(MODULE))
+    (example / "override.tf").write_text("\n".join([emulator_provider(endpoint, SERVICES), *overrides]))
     run(example, "init", "-input=false")
     return example
-
-
-def module_resources(module: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Address (without `module.github_oidc.`) -> values, from `show -json` output."""
-    return {
-        resource["address"].removeprefix(f"module.{MODULE}."): resource["values"]
-        for child in module["child_modules"]
-        for resource in child["resources"]
-    }
-
-
-def as_list(value: str | list[str]) -> list[str]:
-    return [value] if isinstance(value, str) else sorted(value)
 
 
 def assert_trusts_only_pull_requests_of_the_repository(trust: dict[str, Any], provider_arn: str) -> None:
@@ -123,7 +94,7 @@ def test_plan_with_an_existing_provider_grants_read_only_and_the_state(
     example = example_copy(tmp_path_factory, endpoint, REUSE_PROVIDER)
     run(example, "plan", "-input=false", "-out=tfplan")
     plan = json.loads(run(example, "show", "-json", "tfplan"))
-    resources = module_resources(plan["planned_values"]["root_module"])
+    resources = module_resources(plan["planned_values"]["root_module"], f"module.{MODULE}.")
 
     assert "aws_iam_openid_connect_provider.this[0]" not in resources
     role = resources["aws_iam_role.plan"]
@@ -163,7 +134,9 @@ def test_example_creates_the_provider_applies_replans_clean_and_destroys(
 ):
     example = example_copy(tmp_path_factory, endpoint)
     run(example, "apply", "-input=false", "-auto-approve")
-    resources = module_resources(json.loads(run(example, "show", "-json"))["values"]["root_module"])
+    resources = module_resources(
+        json.loads(run(example, "show", "-json"))["values"]["root_module"], f"module.{MODULE}."
+    )
     provider = resources["aws_iam_openid_connect_provider.this[0]"]
     assert provider["url"] == ISSUER and provider["client_id_list"] == ["sts.amazonaws.com"]
     trust = json.loads(resources["aws_iam_role.plan"]["assume_role_policy"])

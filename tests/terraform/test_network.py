@@ -5,16 +5,19 @@ The tests share one run of the example and go in file order: plan first, then ap
 
 import json
 import re
-import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from scripts.emulator import Emulator
-from tests.terraform.helpers import TERRAFORM_DIR, emulator_client, terraform
+from tests.terraform.helpers import (
+    TERRAFORM_DIR,
+    Example,
+    emulator_provider,
+    planned_example,
+    terraform,
+)
 
 pytestmark = pytest.mark.xdist_group("terraform-module-network")
 
@@ -23,53 +26,12 @@ INTERFACE_SERVICES = ["athena", "ecr.api", "ecr.dkr", "glue", "logs", "sts"]
 ZONES = ["us-east-1a", "us-east-1b"]
 ACCOUNT_ID = "123456789012"  # moto's default account
 
-# Replaces the example's provider: every call goes to the emulator, with fake credentials.
-EMULATOR_PROVIDER = """
-provider "aws" {
-  region     = "us-east-1"
-  access_key = "test"
-  secret_key = "test"
-
-  skip_credentials_validation = true
-  skip_metadata_api_check     = true
-  skip_requesting_account_id  = false
-
-  endpoints {
-    ec2  = "%(endpoint)s"
-    iam  = "%(endpoint)s"
-    logs = "%(endpoint)s"
-    sts  = "%(endpoint)s"
-  }
-}
-"""
-
-
-@dataclass(frozen=True)
-class Example:
-    endpoint: str
-    directory: Path
-    plan: dict[str, Any]
-
-    def run(self, *args: str) -> str:
-        result = terraform(self.directory, *args)
-        assert result.returncode == 0, result.stdout + result.stderr
-        return result.stdout
-
-    def client(self, service: str):  # type: ignore[no-untyped-def]
-        return emulator_client(self.endpoint, service)
+SERVICES = ["ec2", "iam", "logs", "sts"]  # the ones the example calls, all sent to the emulator
 
 
 @pytest.fixture(scope="module")
 def example(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Example]:
-    copy = tmp_path_factory.mktemp("network") / "network"
-    shutil.copytree(MODULE_DIR, copy, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", "*.tfplan"))
-    directory = copy / "examples" / "basic"
-    with Emulator() as emulator:
-        (directory / "override.tf").write_text(EMULATOR_PROVIDER % {"endpoint": emulator.endpoint})
-        unplanned = Example(emulator.endpoint, directory, plan={})
-        unplanned.run("init", "-input=false")
-        unplanned.run("plan", "-input=false", "-out=tfplan")
-        yield Example(emulator.endpoint, directory, json.loads(unplanned.run("show", "-json", "tfplan")))
+    yield from planned_example("network", SERVICES, tmp_path_factory)
 
 
 def planned(plan: dict[str, Any], resource_type: str) -> dict[Any, dict[str, Any]]:
@@ -305,7 +267,7 @@ def test_subnets_smaller_than_a_slash_28_fail_at_plan(example: Example, tmp_path
         f"  {name} = {value}"
         for name, value in {**VALID_INPUTS, "vpc_cidr": '"10.0.0.0/24"', "subnet_newbits": "5"}.items()
     )
-    (tmp_path / "main.tf").write_text(call + "\n}\n" + EMULATOR_PROVIDER % {"endpoint": example.endpoint})
+    (tmp_path / "main.tf").write_text(call + "\n}\n" + emulator_provider(example.endpoint, SERVICES))
     init = terraform(tmp_path, "init", "-input=false")
     assert init.returncode == 0, init.stdout + init.stderr
 

@@ -5,16 +5,13 @@ The tests share one run of the example and go in file order: plan first, then ap
 
 import json
 import re
-import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from scripts.emulator import Emulator
-from tests.terraform.helpers import TERRAFORM_DIR, emulator_client, terraform
+from tests.terraform.helpers import TERRAFORM_DIR, Example, planned_example, terraform
 
 pytestmark = pytest.mark.xdist_group("terraform-module-registry")
 
@@ -22,53 +19,12 @@ MODULE_DIR = TERRAFORM_DIR / "modules" / "registry"
 IMAGES = ["infer", "preprocess", "train"]
 REPOSITORIES = {image: f"example-basic/{image}" for image in IMAGES}
 
-# Replaces the example's provider: every call goes to the emulator, with fake credentials.
-EMULATOR_PROVIDER = """
-provider "aws" {
-  region     = "us-east-1"
-  access_key = "test"
-  secret_key = "test"
-
-  skip_credentials_validation = true
-  skip_metadata_api_check     = true
-  skip_requesting_account_id  = false
-
-  endpoints {
-    ecr = "%(endpoint)s"
-    iam = "%(endpoint)s"
-    sts = "%(endpoint)s"
-  }
-}
-"""
-
-
-@dataclass(frozen=True)
-class Example:
-    endpoint: str
-    directory: Path
-    plan: dict[str, Any]
-
-    def run(self, *args: str) -> str:
-        result = terraform(self.directory, *args)
-        assert result.returncode == 0, result.stdout + result.stderr
-        return result.stdout
-
-    def client(self, service: str):  # type: ignore[no-untyped-def]
-        return emulator_client(self.endpoint, service)
+SERVICES = ["ecr", "iam", "sts"]  # the ones the example calls, all sent to the emulator
 
 
 @pytest.fixture(scope="module")
 def example(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Example]:
-    copy = tmp_path_factory.mktemp("registry") / "registry"
-    shutil.copytree(MODULE_DIR, copy, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", "*.tfplan"))
-    directory = copy / "examples" / "basic"
-    with Emulator() as emulator:
-        (directory / "override.tf").write_text(EMULATOR_PROVIDER % {"endpoint": emulator.endpoint})
-        example = Example(emulator.endpoint, directory, plan={})
-        example.run("init", "-input=false")
-        example.run("plan", "-input=false", "-out=tfplan")
-        plan = json.loads(example.run("show", "-json", "tfplan"))
-        yield Example(emulator.endpoint, directory, plan)
+    yield from planned_example("registry", SERVICES, tmp_path_factory)
 
 
 def planned(plan: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:

@@ -6,7 +6,6 @@ re-plans it (no changes) and destroys. Tests run in file order.
 """
 
 import json
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,32 +14,18 @@ from typing import Any
 import pytest
 
 from scripts.emulator import Emulator
-from tests.terraform.helpers import TERRAFORM_DIR, terraform
+from tests.terraform.helpers import (
+    as_list,
+    copy_module,
+    emulator_provider,
+    module_resources,
+    run,
+    terraform,
+)
 
 MODULE = "workflow"
 UNITS = ["preprocess", "train", "infer"]
-OVERRIDE = """
-provider "aws" {
-  region                      = "us-east-1"
-  access_key                  = "test"
-  secret_key                  = "test"
-  skip_credentials_validation = true
-  skip_metadata_api_check     = true
-  skip_requesting_account_id  = false
-  max_retries                 = 2
-
-  endpoints {
-    cloudwatch = "ENDPOINT"
-    iam        = "ENDPOINT"
-    kms        = "ENDPOINT"
-    logs       = "ENDPOINT"
-    scheduler  = "ENDPOINT"
-    sfn        = "ENDPOINT"
-    sns        = "ENDPOINT"
-    sts        = "ENDPOINT"
-  }
-}
-"""
+SERVICES = ["cloudwatch", "iam", "kms", "logs", "scheduler", "sfn", "sns", "sts"]
 SYNC_EVENT_RULE = "arn:aws:events:us-east-1:123456789012:rule/StepFunctionsGetEventsForECSTaskRule"
 LOG_DELIVERY_ACTIONS = {
     "logs:CreateLogDelivery",
@@ -72,28 +57,11 @@ class Resources:
         return json.loads(self.resources[f"module.{MODULE}.{address}"]["policy"])["Statement"]
 
 
-def module_resources(module: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Address -> values of the example's child modules in `show -json` output (a plan's or the state's)."""
-    return {
-        resource["address"]: resource["values"]
-        for child in module["child_modules"]
-        for resource in child["resources"]
-    }
-
-
-def run(directory: Path, *args: str) -> str:
-    result = terraform(directory, *args)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
-
-
 @pytest.fixture(scope="module")
 def planned(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Resources]:
-    copy = tmp_path_factory.mktemp(MODULE) / MODULE
-    shutil.copytree(TERRAFORM_DIR / "modules" / MODULE, copy, ignore=shutil.ignore_patterns(".terraform*"))
-    example = copy / "examples" / "basic"
+    example = copy_module(MODULE, tmp_path_factory.mktemp(MODULE))
     with Emulator() as emulator:
-        (example / "override.tf").write_text(OVERRIDE.replace("ENDPOINT", emulator.endpoint))
+        (example / "override.tf").write_text(emulator_provider(emulator.endpoint, SERVICES))
         run(example, "init", "-input=false")
         run(example, "plan", "-input=false", "-out=tfplan")
         plan = json.loads(run(example, "show", "-json", "tfplan"))
@@ -212,10 +180,6 @@ def statements_by_sid(statements: list[dict[str, Any]]) -> dict[str, dict[str, A
     return {statement["Sid"]: statement for statement in statements}
 
 
-def as_list(value: str | list[str]) -> list[str]:
-    return [value] if isinstance(value, str) else sorted(value)
-
-
 def test_state_machine_role_grants_exactly_what_the_workflow_needs(applied: Resources):
     statements = statements_by_sid(applied.policy("aws_iam_role_policy.state_machine"))
     assert set(statements) == {
@@ -332,9 +296,7 @@ INVALID_INPUTS = {
 
 @pytest.fixture(scope="module")
 def validating_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    copy = tmp_path_factory.mktemp(f"{MODULE}-validate") / MODULE
-    shutil.copytree(TERRAFORM_DIR / "modules" / MODULE, copy, ignore=shutil.ignore_patterns(".terraform*"))
-    example = copy / "examples" / "basic"
+    example = copy_module(MODULE, tmp_path_factory.mktemp(f"{MODULE}-validate"))
     run(example, "init", "-backend=false", "-input=false")
     return example
 
