@@ -1,6 +1,7 @@
 """Small helpers of the Terraform tests."""
 
 import json
+import re
 import shutil
 import subprocess
 from collections.abc import Iterable, Iterator
@@ -35,6 +36,28 @@ def run(directory: Path, *args: str) -> str:
     result = terraform(directory, *args)
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
+
+
+def validation_errors(directory: Path, calls: dict[str, tuple[str, dict[str, str]]]) -> dict[str, str]:
+    """Write one `module "<name>"` call per entry (module source, HCL arguments) into `directory`, run
+    `init` and `validate`, and return each call's "Invalid value for variable" error, white space folded.
+    Asserts that validate fails and that no call raises more than one such error."""
+    blocks = []
+    for name, (source, arguments) in calls.items():
+        lines = "\n".join(f"  {argument} = {value}" for argument, value in arguments.items())
+        blocks.append(f'module "{name}" {{\n  source = "{source}"\n{lines}\n}}\n')
+    (directory / "main.tf").write_text("\n".join(blocks))
+    run(directory, "init", "-backend=false", "-input=false")
+
+    result = terraform(directory, "validate")
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    errors = result.stderr.split("Error: Invalid value for variable")[1:]
+    errors_by_call = {
+        re.search(r'in module "(\w+)"', error).group(1): " ".join(error.split()) for error in errors
+    }
+    assert len(errors) == len(errors_by_call), "a call raised more than one error"
+    return errors_by_call
 
 
 def emulator_client(endpoint: str, service: str):  # type: ignore[no-untyped-def]

@@ -26,6 +26,7 @@ from tests.terraform.helpers import (
     emulator_provider,
     run,
     terraform,
+    validation_errors,
 )
 
 pytestmark = pytest.mark.xdist_group("terraform-batch")
@@ -256,30 +257,16 @@ INVALID_INPUTS = {
 
 def test_invalid_inputs_fail_validate_with_their_message(tmp_path: Path):
     source = copy_module("batch", tmp_path).parents[1].as_posix()
-    calls = []
-    for case, (name, value, _message) in INVALID_INPUTS.items():
-        arguments = {**VALID_INPUTS, name: value}
-        lines = "\n".join(f"  {argument} = {hcl}" for argument, hcl in arguments.items())
-        calls.append(f'module "{case}" {{\n  source = "{source}"\n{lines}\n}}\n')
-    calls.append(
-        f'module "valid" {{\n  source = "{source}"\n'
-        + "\n".join(f"  {argument} = {hcl}" for argument, hcl in VALID_INPUTS.items())
-        + "\n}\n"
-    )
-    (tmp_path / "main.tf").write_text("\n".join(calls))
-    run(tmp_path, "init", "-backend=false", "-input=false")
-
-    result = terraform(tmp_path, "validate")
-
-    assert result.returncode == 1
-    errors = result.stderr.split("Error: Invalid value for variable")[1:]
-    errors_by_case = {
-        re.search(r'in module "(\w+)"', error).group(1): " ".join(error.split()) for error in errors
+    calls = {
+        case: (source, {**VALID_INPUTS, name: value}) for case, (name, value, _) in INVALID_INPUTS.items()
     }
-    assert sorted(errors_by_case) == sorted(INVALID_INPUTS)  # the valid call raises nothing
-    assert len(errors) == len(INVALID_INPUTS)
+    calls["valid"] = (source, VALID_INPUTS)
+
+    errors = validation_errors(tmp_path, calls)
+
+    assert sorted(errors) == sorted(INVALID_INPUTS)  # the valid call raises nothing
     for case, (_name, _value, message) in INVALID_INPUTS.items():
-        assert message in errors_by_case[case], case
+        assert message in errors[case], case
 
 
 def test_cluster_has_container_insights_and_both_fargate_capacity_providers(planned: PlannedExample):

@@ -4,7 +4,6 @@ The tests share one run of the example and go in file order: plan first, then ap
 """
 
 import json
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from tests.terraform.helpers import (
     emulator_provider,
     planned_example,
     terraform,
+    validation_errors,
 )
 
 pytestmark = pytest.mark.xdist_group("terraform-module-network")
@@ -238,27 +238,14 @@ INVALID_INPUTS = {
 
 
 def test_invalid_inputs_fail_with_their_message(tmp_path: Path):
-    calls = []
-    for case, (inputs, _message) in INVALID_INPUTS.items():
-        lines = [f"  {name} = {value}" for name, value in {**VALID_INPUTS, **inputs}.items()]
-        calls.append(
-            f'module "{case}" {{\n  source = "{MODULE_DIR.as_posix()}"\n' + "\n".join(lines) + "\n}\n"
-        )
-    (tmp_path / "main.tf").write_text("\n".join(calls))
-    init = terraform(tmp_path, "init", "-backend=false", "-input=false")
-    assert init.returncode == 0, init.stdout + init.stderr
+    source = MODULE_DIR.as_posix()
+    calls = {case: (source, {**VALID_INPUTS, **inputs}) for case, (inputs, _) in INVALID_INPUTS.items()}
 
-    result = terraform(tmp_path, "validate")
+    errors = validation_errors(tmp_path, calls)
 
-    assert result.returncode == 1
-    errors = result.stderr.split("Error: Invalid value for variable")[1:]
-    errors_by_case = {
-        re.search(r'in module "(\w+)"', error).group(1): " ".join(error.split()) for error in errors
-    }
-    assert sorted(errors_by_case) == sorted(INVALID_INPUTS)
-    assert len(errors) == len(INVALID_INPUTS)
+    assert sorted(errors) == sorted(INVALID_INPUTS)
     for case, (_inputs, message) in INVALID_INPUTS.items():
-        assert message in errors_by_case[case], case
+        assert message in errors[case], case
 
 
 def test_subnets_smaller_than_a_slash_28_fail_at_plan(example: Example, tmp_path: Path):

@@ -4,14 +4,13 @@ The tests share one run of the example and go in file order: plan first, then ap
 """
 
 import json
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.terraform.helpers import TERRAFORM_DIR, Example, planned_example, terraform
+from tests.terraform.helpers import TERRAFORM_DIR, Example, planned_example, terraform, validation_errors
 
 pytestmark = pytest.mark.xdist_group("terraform-module-registry")
 
@@ -135,24 +134,13 @@ INVALID_INPUTS = {
 
 
 def test_invalid_inputs_fail_with_their_message(tmp_path: Path):
-    calls = []
-    for case, (inputs, _message) in INVALID_INPUTS.items():
-        lines = [f"  {name} = {value}" for name, value in {"name_prefix": '"batchml"', **inputs}.items()]
-        calls.append(
-            f'module "{case}" {{\n  source = "{MODULE_DIR.as_posix()}"\n' + "\n".join(lines) + "\n}\n"
-        )
-    (tmp_path / "main.tf").write_text("\n".join(calls))
-    init = terraform(tmp_path, "init", "-backend=false", "-input=false")
-    assert init.returncode == 0, init.stdout + init.stderr
-
-    result = terraform(tmp_path, "validate")
-
-    assert result.returncode == 1
-    errors = result.stderr.split("Error: Invalid value for variable")[1:]
-    errors_by_case = {
-        re.search(r'in module "(\w+)"', error).group(1): " ".join(error.split()) for error in errors
+    valid = {"name_prefix": '"batchml"'}
+    calls = {
+        case: (MODULE_DIR.as_posix(), {**valid, **inputs}) for case, (inputs, _) in INVALID_INPUTS.items()
     }
-    assert sorted(errors_by_case) == sorted(INVALID_INPUTS)
-    assert len(errors) == len(INVALID_INPUTS)
+
+    errors = validation_errors(tmp_path, calls)
+
+    assert sorted(errors) == sorted(INVALID_INPUTS)
     for case, (_inputs, message) in INVALID_INPUTS.items():
-        assert message in errors_by_case[case], case
+        assert message in errors[case], case

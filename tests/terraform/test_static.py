@@ -1,11 +1,10 @@
 """Offline checks of terraform/: formatting, validation, module layout, and the input validations."""
 
-import re
 from pathlib import Path
 
 import pytest
 
-from tests.terraform.helpers import ENVS, MODULES, TERRAFORM_DIR, terraform
+from tests.terraform.helpers import ENVS, MODULES, TERRAFORM_DIR, terraform, validation_errors
 
 MODULE_FILES = ["main.tf", "variables.tf", "outputs.tf", "versions.tf", "README.md", "examples/basic/main.tf"]
 ROOTS = [
@@ -98,23 +97,16 @@ VALID_CATALOG_INPUTS = {
 
 
 def test_invalid_inputs_fail_with_their_message(terraform_copy: Path, tmp_path: Path):
-    calls = []
-    for case, (module, inputs, _message) in INVALID_INPUTS.items():
-        arguments = {**VALID_CATALOG_INPUTS, **inputs} if module == "catalog" else inputs
-        lines = [f"  {name} = {value}" for name, value in arguments.items()]
-        source = (terraform_copy / "modules" / module).as_posix()
-        calls.append(f'module "{case}" {{\n  source = "{source}"\n' + "\n".join(lines) + "\n}\n")
-    (tmp_path / "main.tf").write_text("\n".join(calls))
-    assert terraform(tmp_path, "init", "-backend=false", "-input=false").returncode == 0
-
-    result = terraform(tmp_path, "validate")
-
-    assert result.returncode == 1
-    errors = result.stderr.split("Error: Invalid value for variable")[1:]
-    errors_by_case = {
-        re.search(r'in module "(\w+)"', error).group(1): " ".join(error.split()) for error in errors
+    calls = {
+        case: (
+            (terraform_copy / "modules" / module).as_posix(),
+            {**VALID_CATALOG_INPUTS, **inputs} if module == "catalog" else inputs,
+        )
+        for case, (module, inputs, _message) in INVALID_INPUTS.items()
     }
-    assert sorted(errors_by_case) == sorted(INVALID_INPUTS)
-    assert len(errors) == len(INVALID_INPUTS)
+
+    errors = validation_errors(tmp_path, calls)
+
+    assert sorted(errors) == sorted(INVALID_INPUTS)
     for case, (_module, _inputs, message) in INVALID_INPUTS.items():
-        assert message in errors_by_case[case], case
+        assert message in errors[case], case
