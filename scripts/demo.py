@@ -151,7 +151,7 @@ def run_pipeline(config: DemoConfig, emulator: Emulator) -> DemoResult:
             start=config.start, days=config.days, stores=config.stores, items=config.items, seed=config.seed
         )
     )
-    land(simulation, s3, outputs["lake_bucket"])
+    land(simulation, s3, outputs["bucket_names"]["lake"])
     write_truth(simulation, config.work_dir / "truth.parquet")
     say(f"Landed {len(simulation.raw_files)} raw files for {config.start} .. {config.run_date}")
 
@@ -173,16 +173,32 @@ def run_pipeline(config: DemoConfig, emulator: Emulator) -> DemoResult:
     return result
 
 
+def registered_at_committed_run(glue, database: str, bucket: str, manifests: list[dict]) -> int:
+    """How many of the committed partitions Glue (what Athena reads) points at their manifest's run folder."""
+    committed = {m["dt"]: f"s3://{bucket}/{m['table']}/dt={m['dt']}/run={m['run_id']}/" for m in manifests}
+    table = manifests[0]["table"]
+    pages = glue.get_paginator("get_partitions").paginate(DatabaseName=database, TableName=table)
+    located = {
+        partition["Values"][0]: partition["StorageDescriptor"]["Location"]
+        for page in pages
+        for partition in page["Partitions"]
+    }
+    return sum(located.get(dt) == location for dt, location in committed.items())
+
+
 def collect_results(config: DemoConfig, result: DemoResult, s3, outputs: dict, truth: pa.Table) -> None:
+    glue = boto3.client("glue")
     for layer in ("warehouse", "mart"):
-        bucket = outputs[f"{layer}_bucket"]
+        bucket = outputs["bucket_names"][layer]
+        database = outputs["glue_database_names"][layer]
         for table, manifests in sorted(read_manifests(s3, bucket).items()):
             result.rows[f"{layer}.{table}"] = {
                 "partitions": len(manifests),
                 "rows": sum(m["rows"] for m in manifests),
+                "registered": registered_at_committed_run(glue, database, bucket, manifests),
             }
 
-    artifacts = outputs["artifacts_bucket"]
+    artifacts = outputs["bucket_names"]["artifacts"]
     champion = read_json(s3, artifacts, "models/demand/champion.json")
     result.model_version = champion["version"]
     version_prefix = f"models/demand/versions/{champion['version']}/"
@@ -197,7 +213,7 @@ def collect_results(config: DemoConfig, result: DemoResult, s3, outputs: dict, t
     if config.out_dir.exists():
         shutil.rmtree(config.out_dir)
     config.out_dir.mkdir(parents=True)
-    mart = outputs["mart_bucket"]
+    mart = outputs["bucket_names"]["mart"]
     target = config.target_date.isoformat()
     manifest = read_json(s3, mart, f"predictions/dt={target}/_manifest.json")
     predictions = read_partition(s3, mart, manifest)

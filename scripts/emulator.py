@@ -39,6 +39,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 LOCAL_ENV_DIR = REPO_ROOT / "terraform" / "envs" / "local"
 HOST = "127.0.0.1"
 FAKE_AWS_SETTINGS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": "us-east-1"}
+# boto3 reads the region from AWS_DEFAULT_REGION only (other SDKs and the CLI from AWS_REGION).
+FAKE_AWS_SETTINGS["AWS_DEFAULT_REGION"] = FAKE_AWS_SETTINGS["AWS_REGION"]
 LOG_TAIL_LINES = 40
 TERRAFORM_STOP_SECONDS = 20
 
@@ -108,37 +110,38 @@ def aws_environment(endpoint: str) -> dict[str, str]:
 
 def terraform_env(endpoint: str, work_dir: Path) -> dict[str, Any]:
     """Apply `terraform/envs/local` against `endpoint`, state in `work_dir`; return its outputs by name."""
-    _terraform(work_dir, "init", "-input=false")
-    _terraform(work_dir, "apply", "-auto-approve", "-input=false", *_state_and_endpoint(endpoint, work_dir))
+    _init(work_dir)
+    _terraform(work_dir, "apply", "-auto-approve", "-input=false", *_endpoint(endpoint))
     return terraform_outputs(work_dir)
 
 
 def terraform_destroy(endpoint: str, work_dir: Path) -> None:
     """Destroy what `terraform_env` applied with the same `work_dir`."""
-    _terraform(work_dir, "init", "-input=false")
-    _terraform(work_dir, "destroy", "-auto-approve", "-input=false", *_state_and_endpoint(endpoint, work_dir))
+    _init(work_dir)
+    _terraform(work_dir, "destroy", "-auto-approve", "-input=false", *_endpoint(endpoint))
 
 
 def terraform_plan_has_changes(endpoint: str, work_dir: Path) -> bool:
     """After `terraform_env` with the same `work_dir`, plan again: True when the plan is not empty."""
-    args = ("plan", "-detailed-exitcode", "-input=false", *_state_and_endpoint(endpoint, work_dir))
+    args = ("plan", "-detailed-exitcode", "-input=false", *_endpoint(endpoint))
     exit_code = _terraform(work_dir, *args, allowed_exit_codes=(0, 2)).returncode
     return exit_code == 2
 
 
 def terraform_outputs(work_dir: Path) -> dict[str, Any]:
-    """`terraform output -json` of the state in `work_dir`, flattened to name -> value."""
-    state = f"-state={_state_file(work_dir)}"
-    result = _terraform(work_dir, "output", "-json", state, capture_stdout=True)
-    return {name: output["value"] for name, output in json.loads(result.stdout).items()}
+    """The outputs of the stack module in `work_dir`'s state, name -> value (envs/local's `stack` output)."""
+    result = _terraform(work_dir, "output", "-json", capture_stdout=True)
+    return json.loads(result.stdout)["stack"]["value"]
 
 
-def _state_file(work_dir: Path) -> Path:
-    return work_dir.resolve() / "terraform.tfstate"
+def _init(work_dir: Path) -> None:
+    # envs/local declares an empty local backend: each work dir brings its own state file.
+    state = work_dir.resolve() / "terraform.tfstate"
+    _terraform(work_dir, "init", "-input=false", f"-backend-config=path={state}")
 
 
-def _state_and_endpoint(endpoint: str, work_dir: Path) -> tuple[str, ...]:
-    return (f"-state={_state_file(work_dir)}", "-var", f"endpoint={endpoint}")
+def _endpoint(endpoint: str) -> tuple[str, ...]:
+    return ("-var", f"endpoint={endpoint}")
 
 
 def _terraform(

@@ -13,11 +13,15 @@ from xml.sax.saxutils import escape
 from moto.athena.responses import AthenaResponse
 from moto.core.responses import ActionResult
 from moto.iam.access_control import IAMPolicyStatement, PermissionResult
+from moto.iam.aws_managed_policies import aws_managed_policies_data
+from moto.iam.models import AWSManagedPolicy, IAMBackend
 from moto.s3.responses import S3Response
 from moto.stepfunctions.responses import StepFunctionResponse
 
 S3_NAMESPACE = "http://s3.amazonaws.com/doc/2006-03-01/"
 COMPLETE_MULTIPART_ROOT = "CompleteMultipartUploadResult"
+# The AWS-managed policies the stack attaches (github_oidc's plan role).
+ATTACHED_AWS_MANAGED_POLICIES = ("ReadOnlyAccess",)
 
 _applied = False
 
@@ -31,7 +35,27 @@ def apply() -> None:
     fix_step_functions_versions_and_validation()
     fix_s3_complete_multipart_upload_reply()
     fix_policy_statements_whose_condition_does_not_match()
+    fix_aws_managed_policies_the_stack_attaches()
     _applied = True
+
+
+def fix_aws_managed_policies_the_stack_attaches() -> None:
+    """moto knows AWS-managed policies only when MOTO_IAM_LOAD_MANAGED_POLICIES is set (loading all ~1,300
+    makes every IAM backend slow to create); without them, attaching ReadOnlyAccess fails with NoSuchEntity.
+    Every new IAM backend gets just the ones the stack attaches."""
+    original = IAMBackend._init_aws_policies
+
+    def _init_aws_policies(self: IAMBackend):  # type: ignore[no-untyped-def]
+        policies = original(self)
+        if policies:
+            return policies  # moto loaded them all
+        data = json.loads(aws_managed_policies_data)
+        return [
+            AWSManagedPolicy.from_data(name, self.account_id, self.region_name, data[name])
+            for name in ATTACHED_AWS_MANAGED_POLICIES
+        ]
+
+    IAMBackend._init_aws_policies = _init_aws_policies
 
 
 def fix_policy_statements_whose_condition_does_not_match() -> None:

@@ -6,6 +6,10 @@ and keeps the true expected demand, so that a forecast can be judged against the
 
     python -m scripts.simulate --start 2026-01-01 --days 100 --lake-bucket batchml-local-lake \\
         --truth-out build/truth.parquet
+
+With `--defects` the source misbehaves as real ones do (duplicates, malformed lines, absurd values, odd file
+formats; scripts/simulation/defects.py lists them), and the ledger of every defect, with the quarantine
+rule it should get, is written next to the truth (`build/truth.defects.parquet`).
 """
 
 import io
@@ -23,12 +27,25 @@ import pyarrow.parquet as pq
 import typer
 from botocore.exceptions import ClientError
 
-from scripts.simulation.config import SimulationConfig, SimulatorError
+from scripts.simulation.config import REALISTIC_DEFECTS, DefectRates, SimulationConfig, SimulatorError
+from scripts.simulation.defects import lake_files
 from scripts.simulation.demand import draw_demand, truth_table
-from scripts.simulation.landing import encode_csv, landed_files
+from scripts.simulation.landing import landed_files
 from scripts.simulation.world import build_world
 
-__all__ = ["Simulation", "SimulationConfig", "SimulatorError", "land", "main", "simulate", "write_truth"]
+__all__ = [
+    "REALISTIC_DEFECTS",
+    "DefectRates",
+    "Simulation",
+    "SimulationConfig",
+    "SimulatorError",
+    "defects_path",
+    "land",
+    "main",
+    "simulate",
+    "write_defects",
+    "write_truth",
+]
 
 UNIT = "simulate"
 # typer 0.29 vendors click: its usage errors (bad option, malformed date) derive from this class, not click's.
@@ -41,19 +58,20 @@ class Simulation:
     raw_files: dict[str, bytes]  # lake key -> file bytes, in landing order
     row_counts: dict[str, int]  # lake key -> data rows in that file
     truth: pa.Table  # date, store_id, item_id, expected_units, units_sold, unit_price, on_promotion
+    defects: pa.Table  # the defect ledger (scripts/simulation/defects.py), empty without defects
 
 
 def simulate(config: SimulationConfig) -> Simulation:
     """Everything the source sends over `config.days` landing days, and the truth it was drawn from."""
     world = build_world(config)
     demand = draw_demand(config, world)
-    files = landed_files(config, world, demand)
-    # Issue 2's defects (duplicates, malformed lines, BOM, gzip, ...) belong here, between rows and bytes.
+    files, ledger = lake_files(config, landed_files(config, world, demand))
     return Simulation(
         config=config,
-        raw_files={file.key: encode_csv(file.rows) for file in files},
-        row_counts={file.key: file.rows.num_rows for file in files},
+        raw_files={file.key: file.body for file in files},
+        row_counts={file.key: file.rows for file in files},
         truth=truth_table(world, demand),
+        defects=ledger,
     )
 
 
@@ -84,6 +102,21 @@ def write_truth(simulation: Simulation, path: Path | str) -> None:
     """The truth as one zstd Parquet file, rows sorted by date, store_id, item_id."""
     buffer = io.BytesIO()
     pq.write_table(simulation.truth, buffer, compression="zstd")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(buffer.getvalue())
+
+
+def defects_path(truth_path: Path | str) -> Path:
+    """The defect ledger next to the truth: `build/truth.parquet` -> `build/truth.defects.parquet`."""
+    truth_path = Path(truth_path)
+    return truth_path.with_name(f"{truth_path.stem}.defects.parquet")
+
+
+def write_defects(simulation: Simulation, path: Path | str) -> None:
+    """The defect ledger as one zstd Parquet file, in landing order, each file's lines in file order."""
+    buffer = io.BytesIO()
+    pq.write_table(simulation.defects, buffer, compression="zstd")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(buffer.getvalue())
@@ -124,6 +157,15 @@ def run(
             help="Most days a late sales row lands after its sale date.", envvar="SIM_LATE_MAX_DAYS"
         ),
     ] = 3,
+    defects: Annotated[
+        bool,
+        typer.Option(
+            "--defects",
+            help="Send realistic defects (REALISTIC_DEFECTS: below 1% quarantined rows per table and day) "
+            "and write their ledger next to the truth.",
+            envvar="SIM_DEFECTS",
+        ),
+    ] = False,
     through: Annotated[
         datetime | None,
         typer.Option(
@@ -142,14 +184,20 @@ def run(
         seed=seed,
         late_rate=late_rate,
         late_max_days=late_max_days,
+        defects=REALISTIC_DEFECTS if defects else DefectRates(),
     )
     simulation = simulate(config)
     landed = land(simulation, boto3.client("s3"), lake_bucket, through=through.date() if through else None)
     if truth_out is not None:
         write_truth(simulation, truth_out)
+        if defects:
+            write_defects(simulation, defects_path(truth_out))
     rows = sum(simulation.row_counts[key] for key in landed)
     size = sum(len(simulation.raw_files[key]) for key in landed)
     truth_note = f"; truth ({simulation.truth.num_rows} rows) in {truth_out}" if truth_out else ""
+    if defects:
+        where = f" (ledger in {defects_path(truth_out)})" if truth_out else ""
+        truth_note += f"; {simulation.defects.num_rows} defects{where}"
     typer.echo(
         f"{UNIT}: landed {len(landed)} files, {rows} rows, {size} bytes in s3://{lake_bucket} "
         f"(landing days {config.start} .. {config.last_landing_day}){truth_note}"

@@ -1,6 +1,7 @@
 """Shared simulations and readers for the simulator's tests."""
 
 import csv
+import gzip
 import io
 from datetime import date
 
@@ -11,6 +12,31 @@ from scripts.simulate import Simulation, SimulationConfig, landing_date_of, simu
 
 def read_csv(body: bytes) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(body.decode("utf-8"), newline="")))
+
+
+def decoded_text(key: str, body: bytes) -> str:
+    """A lake file's text as a reader gets it: gunzipped when `.gz`, without a byte order mark."""
+    if key.endswith(".gz"):
+        body = gzip.decompress(body)
+    return body.decode("utf-8").removeprefix("\ufeff")
+
+
+def serde_rows(key: str, body: bytes, width: int) -> list[tuple[str | None, ...]]:
+    """The data rows as Athena's OpenCSVSerde with a skipped header gives them: `width` fields by position,
+    missing trailing fields None, extra ones dropped, a CRLF's `\r` not part of the last field."""
+    lines = decoded_text(key, body).split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    rows = []
+    for line in lines[1:]:
+        fields = next(csv.reader([line.removesuffix("\r")]))
+        rows.append(tuple((fields + [None] * width)[:width]))
+    return rows
+
+
+def joined(row: tuple[str | None, ...]) -> str:
+    """A row as the quarantine's raw_line: its non-null fields joined with ',' (Trino's concat_ws)."""
+    return ",".join(field for field in row if field is not None)
 
 
 def rows_by_landing_day(simulation: Simulation, source: str) -> dict[date, list[dict[str, str]]]:

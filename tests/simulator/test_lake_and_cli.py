@@ -10,7 +10,18 @@ import pyarrow.parquet as pq
 import pytest
 from moto import mock_aws
 
-from scripts.simulate import SimulatorError, land, landing_date_of, main, write_truth
+from scripts.simulate import (
+    REALISTIC_DEFECTS,
+    SimulationConfig,
+    SimulatorError,
+    defects_path,
+    land,
+    landing_date_of,
+    main,
+    simulate,
+    write_defects,
+    write_truth,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 BUCKET = "batchml-test-lake"
@@ -79,6 +90,38 @@ def test_cli_lands_the_files_writes_the_truth_and_prints_one_line(s3, tmp_path, 
     assert len(objects) == 13
     assert f"{sum(len(body) for body in objects.values())} bytes" in out[0]
     assert pq.read_table(truth_out).num_rows == 6 * 2 * 3
+    assert not defects_path(truth_out).exists()  # no defects, no ledger
+
+
+def test_defects_path_is_next_to_the_truth():
+    assert defects_path(Path("build/truth.parquet")) == Path("build/truth.defects.parquet")
+
+
+def test_write_defects_writes_the_ledger_as_zstd_parquet(tmp_path):
+    simulation = simulate(SimulationConfig(start=date(2026, 3, 1), days=20, defects=REALISTIC_DEFECTS))
+    path = tmp_path / "nested" / "truth.defects.parquet"
+    write_defects(simulation, path)
+    assert simulation.defects.num_rows > 0 and pq.read_table(path).equals(simulation.defects)
+    assert pq.ParquetFile(path).metadata.row_group(0).column(0).compression == "ZSTD"
+
+
+@pytest.mark.parametrize("switch", ["flag", "environment"])
+def test_cli_defects_land_the_defective_files_and_write_the_ledger_next_to_the_truth(
+    s3, tmp_path, monkeypatch, capsys, switch
+):
+    truth_out = tmp_path / "truth.parquet"
+    argv = ["--start", "2026-03-01", "--days", "20", "--lake-bucket", BUCKET, "--truth-out", str(truth_out)]
+    if switch == "flag":
+        argv.append("--defects")
+    else:
+        monkeypatch.setenv("SIM_DEFECTS", "1")
+    assert main(argv) == 0
+    expected = simulate(SimulationConfig(start=date(2026, 3, 1), days=20, defects=REALISTIC_DEFECTS))
+    assert lake_objects(s3) == expected.raw_files
+    assert pq.read_table(defects_path(truth_out)).equals(expected.defects)
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 1
+    assert f"{expected.defects.num_rows} defects (ledger in {defects_path(truth_out)})" in out[0]
 
 
 def test_cli_reads_its_options_from_the_environment(s3, monkeypatch, capsys):

@@ -5,7 +5,8 @@ The expected environment of each unit follows one rule read from the table in do
 definition sets every variable whose default is `required` and whose row names no subcommand (rows such as
 "all (`run`)" or "preprocess (`backfill`)" are per-run arguments the workflow overrides), for the units in
 its "used by" column; plus LOG_FORMAT (pinned to `json`: the logs go to CloudWatch) and the SDK's
-AWS_REGION. Options with defaults stay unset unless `units[*].environment` sets them (the example sets none).
+AWS_REGION and AWS_DEFAULT_REGION. Options with defaults stay unset unless `units[*].environment` sets them
+(the example sets none).
 """
 
 import json
@@ -18,6 +19,14 @@ from typing import Any
 import pytest
 
 from scripts.emulator import Emulator
+from tests.terraform.contract import (
+    ATHENA_RESULTS_OBJECT_ACTIONS,
+    CONTRACT_ACCESS,
+    STAR_RESOURCE_ACTIONS,
+    UNITS,
+    expected_environment_names,
+    object_access,
+)
 from tests.terraform.helpers import (
     REPO_ROOT,
     as_list,
@@ -31,7 +40,6 @@ from tests.terraform.helpers import (
 
 pytestmark = pytest.mark.xdist_group("terraform-batch")
 
-UNITS = ["preprocess", "train", "infer"]
 ACCOUNT = "123456789012"  # moto's account id
 BUCKETS = {
     "lake": "example-basic-lake",
@@ -40,34 +48,6 @@ BUCKETS = {
     "artifacts": "example-basic-artifacts",
     "athena_results": "example-basic-athena-results",
 }
-
-# What each unit reads, writes and deletes, per docs/s3-layout.md, as (bucket, object prefix) pairs ("" is
-# the whole bucket): preprocess reads every raw source and owns the warehouse and `features`; train reads
-# `features` and owns `models/`; infer reads `features` and `models/` and owns `predictions`.
-CONTRACT_ACCESS = {
-    "preprocess": {
-        "s3:GetObject": {("lake", ""), ("warehouse", ""), ("mart", "features/")},
-        "s3:PutObject": {("warehouse", ""), ("mart", "features/")},
-        "s3:DeleteObject": {("warehouse", ""), ("mart", "features/")},
-    },
-    "train": {
-        "s3:GetObject": {("mart", "features/"), ("artifacts", "models/")},
-        "s3:PutObject": {("artifacts", "models/")},
-    },
-    "infer": {
-        "s3:GetObject": {("mart", "features/"), ("mart", "predictions/"), ("artifacts", "models/")},
-        "s3:PutObject": {("mart", "predictions/")},
-        "s3:DeleteObject": {("mart", "predictions/")},
-    },
-}
-ATHENA_RESULTS_OBJECT_ACTIONS = {
-    "s3:AbortMultipartUpload",
-    "s3:GetObject",
-    "s3:ListMultipartUploadParts",
-    "s3:PutObject",
-}
-# Actions that support no resource-level permission, so a `*` resource is their only form.
-STAR_RESOURCE_ACTIONS = {"ecr:GetAuthorizationToken"}
 
 
 @dataclass(frozen=True)
@@ -106,50 +86,9 @@ def planned(emulator: Emulator, tmp_path_factory: pytest.TempPathFactory) -> Pla
     return PlannedExample(emulator.endpoint, directory, plan)
 
 
-def cli_table() -> list[dict[str, str]]:
-    """Rows of the options table of docs/cli.md as {column: cell}."""
-    lines = [
-        line for line in (REPO_ROOT / "docs" / "cli.md").read_text().splitlines() if line.startswith("|")
-    ]
-    header_index = next(i for i, line in enumerate(lines) if line.startswith("| env var |"))
-    header = [cell.strip() for cell in lines[header_index].strip("|").split("|")]
-    rows = []
-    for line in lines[header_index + 2 :]:
-        cells = [cell.strip() for cell in line.strip("|").split(" | ")]
-        if len(cells) != len(header) or not cells[0].startswith("`"):
-            break
-        rows.append(dict(zip(header, cells, strict=True)))
-    return rows
-
-
-def expected_environment_names(unit: str) -> set[str]:
-    names = {"LOG_FORMAT", "AWS_REGION"}
-    for row in cli_table():
-        used_by = row["used by"]
-        per_run = "(" in used_by  # the row names a subcommand: an argument of one run
-        users = UNITS if used_by.split(" (")[0] == "all" else re.findall(r"\w+", used_by.split(" (")[0])
-        if row["default"] == "required" and not per_run and unit in users:
-            names.add(row["env var"].strip("`"))
-    return names
-
-
 def statements(planned: PlannedExample, unit: str) -> list[dict[str, Any]]:
     policy = json.loads(planned.resources("aws_iam_role_policy.task")[unit]["policy"])
     return policy["Statement"]
-
-
-def object_access(unit_statements: list[dict[str, Any]]) -> dict[str, set[tuple[str, str]]]:
-    """s3 object action -> {(layer, prefix)} granted on the data buckets (Athena results left aside)."""
-    layer_by_bucket = {bucket: layer for layer, bucket in BUCKETS.items()}
-    access: dict[str, set[tuple[str, str]]] = {}
-    for statement in unit_statements:
-        for resource in as_list(statement["Resource"]):
-            match = re.fullmatch(r"arn:aws:s3:::([^/]+)/(.*)\*", resource)
-            if not match or match.group(1) == BUCKETS["athena_results"]:
-                continue
-            for action in as_list(statement["Action"]):
-                access.setdefault(action, set()).add((layer_by_bucket[match.group(1)], match.group(2)))
-    return access
 
 
 def test_cli_table_parses_into_the_rule_of_this_file():
@@ -160,6 +99,7 @@ def test_cli_table_parses_into_the_rule_of_this_file():
         "MART_BUCKET",
         "LOG_FORMAT",
         "AWS_REGION",
+        "AWS_DEFAULT_REGION",
     }
     assert expected_environment_names("train") == expected_environment_names("infer")
 
@@ -305,7 +245,7 @@ def test_task_environment_is_what_the_cli_reads(planned: PlannedExample, unit: s
 
     assert set(environment) == expected_environment_names(unit)
     assert environment["LOG_FORMAT"] == "json"
-    assert environment["AWS_REGION"] == "us-east-1"
+    assert environment["AWS_REGION"] == environment["AWS_DEFAULT_REGION"] == "us-east-1"
     for name, value in environment.items():
         if name.endswith("_BUCKET"):
             assert value == BUCKETS[name.removesuffix("_BUCKET").lower()]
@@ -322,7 +262,7 @@ def test_cpu_memory_and_storage_are_the_example_sizes(planned: PlannedExample):
 
 @pytest.mark.parametrize("unit", UNITS)
 def test_task_role_objects_are_exactly_the_contract_prefixes(planned: PlannedExample, unit: str):
-    assert object_access(statements(planned, unit)) == CONTRACT_ACCESS[unit]
+    assert object_access(statements(planned, unit), BUCKETS) == CONTRACT_ACCESS[unit]
 
 
 def test_task_roles_write_the_buckets_the_contract_says_each_unit_writes():
@@ -384,7 +324,7 @@ def test_only_preprocess_gets_athena_glue_and_the_results_bucket(planned: Planne
     by_sid = {statement["Sid"]: statement for statement in statements(planned, "preprocess")}
     assert sorted(as_list(by_sid["Athena"]["Action"])) == [
         "athena:GetQueryExecution",
-        "athena:GetQueryResults",
+        "athena:GetWorkGroup",
         "athena:StartQueryExecution",
         "athena:StopQueryExecution",
     ]
@@ -396,6 +336,12 @@ def test_only_preprocess_gets_athena_glue_and_the_results_bucket(planned: Planne
         *(f"arn:aws:glue:us-east-1:{ACCOUNT}:database/{name}" for name in databases),
         *(f"arn:aws:glue:us-east-1:{ACCOUNT}:table/{name}/*" for name in databases),
     }
+    # Partitions are created and re-pointed in batches, never deleted; the engine's UNLOAD output is deleted.
+    glue_actions = set(as_list(by_sid["Glue"]["Action"]))
+    assert {"glue:BatchCreatePartition", "glue:BatchUpdatePartition"} <= glue_actions
+    assert not any("Delete" in action for action in glue_actions)
+    assert by_sid["AthenaUnloadCleanup"]["Action"] == "s3:DeleteObject"
+    assert by_sid["AthenaUnloadCleanup"]["Resource"] == f"arn:aws:s3:::{BUCKETS['athena_results']}/unload/*"
 
 
 @pytest.mark.parametrize("unit", UNITS)

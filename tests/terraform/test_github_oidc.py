@@ -11,9 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from moto.core import DEFAULT_ACCOUNT_ID
-from moto.iam.aws_managed_policies import aws_managed_policies_data
-from moto.iam.models import AWSManagedPolicy, iam_backends
 
 from scripts.emulator import Emulator
 from tests.terraform.helpers import (
@@ -58,23 +55,9 @@ def assert_trusts_only_pull_requests_of_the_repository(trust: dict[str, Any], pr
     }
 
 
-def load_aws_managed_policy(name: str) -> str:
-    """Make moto know one AWS-managed policy; return its ARN.
-
-    moto loads AWS-managed policies only when MOTO_IAM_LOAD_MANAGED_POLICIES is set before its IAM backend
-    is made, which the emulator does not do (and another test of this process may have made it already).
-    """
-    backend = iam_backends[DEFAULT_ACCOUNT_ID]["aws"]
-    data = json.loads(aws_managed_policies_data)[name]
-    policy = AWSManagedPolicy.from_data(name, DEFAULT_ACCOUNT_ID, "aws", data)
-    backend.managed_policies.setdefault(policy.arn, policy)
-    return policy.arn
-
-
 @pytest.fixture(scope="module")
 def endpoint() -> Iterator[str]:
     with Emulator() as emulator:
-        assert load_aws_managed_policy("ReadOnlyAccess") == "arn:aws:iam::aws:policy/ReadOnlyAccess"
         yield emulator.endpoint
 
 

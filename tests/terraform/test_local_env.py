@@ -1,4 +1,5 @@
-"""terraform/envs/local applied to a fresh emulator, checked through the AWS API, re-planned, destroyed.
+"""terraform/envs/local (the whole stack) applied to a fresh emulator, checked through the AWS API against the
+contracts (docs/s3-layout.md, docs/cli.md), re-planned, destroyed.
 
 The tests of this module share one apply (about 70 s, most of it the provider waiting for the lifecycle
 configurations to read back the same several times) and run in file order: the last one destroys.
@@ -14,7 +15,17 @@ from typing import Any
 import pytest
 
 from scripts.emulator import Emulator, terraform_destroy, terraform_env, terraform_plan_has_changes
-from tests.terraform.helpers import REPO_ROOT, emulator_client
+from tests.terraform.contract import (
+    CONTRACT_ACCESS,
+    LOG_DELIVERY_ACTIONS,
+    STAR_RESOURCE_ACTIONS,
+    UNITS,
+    XRAY_ACTIONS,
+    environment_names_read_by,
+    expected_environment_names,
+    object_access,
+)
+from tests.terraform.helpers import REPO_ROOT, as_list, emulator_client
 
 pytestmark = pytest.mark.xdist_group("terraform-local-env")
 
@@ -89,14 +100,15 @@ def glue_tables(env: AppliedEnv) -> dict[str, dict[str, Any]]:
 
 def test_outputs_name_the_buckets_catalog_and_unit_environment(env: AppliedEnv):
     outputs = env.outputs
-    assert {layer: outputs[f"{layer}_bucket"] for layer in LAYERS} == BUCKETS
-    assert outputs["glue_databases"] == DATABASES
-    assert outputs["athena_workgroup"] == "batchml-local"
+    assert outputs["bucket_names"] == BUCKETS
+    assert outputs["glue_database_names"] == DATABASES
+    assert outputs["athena_workgroup_name"] == "batchml-local"
     assert outputs["unit_environment"] == {
         "LAKE_BUCKET": "batchml-local-lake",
         "WAREHOUSE_BUCKET": "batchml-local-warehouse",
         "MART_BUCKET": "batchml-local-mart",
         "ARTIFACTS_BUCKET": "batchml-local-artifacts",
+        "GLUE_DATABASE_PREFIX": "batchml_local",
     }
 
 
@@ -158,7 +170,7 @@ def test_glue_tables_have_the_contract_columns(env: AppliedEnv):
     for key, table in tables.items():
         columns = [(column["Name"], column["Type"]) for column in table["StorageDescriptor"]["Columns"]]
         assert columns == contract[key], key
-        assert [(part["Name"], part["Type"]) for part in table["PartitionKeys"]] == [("dt", "string")], key
+        assert [(part["Name"], part["Type"]) for part in table["PartitionKeys"]] == [("dt", "date")], key
 
 
 def test_lake_tables_read_raw_csv_with_its_header_skipped(env: AppliedEnv):
@@ -199,6 +211,102 @@ def test_athena_workgroup_runs_engine_3_with_enforced_encrypted_results(env: App
     assert configuration["BytesScannedCutoffPerQuery"] == 10 * 1024**3
 
 
+# -- the whole stack, checked against the contracts through the emulator's APIs ---------------------------
+
+
+def task_definition(env: AppliedEnv, unit: str) -> dict[str, Any]:
+    family = f"batchml-local-{unit}"
+    return env.client("ecs").describe_task_definition(taskDefinition=family)["taskDefinition"]
+
+
+@pytest.mark.parametrize("unit", UNITS)
+def test_task_definition_sets_what_the_cli_reads(env: AppliedEnv, unit: str):
+    [container] = task_definition(env, unit)["containerDefinitions"]
+
+    environment = {variable["name"]: variable["value"] for variable in container["environment"]}
+    athena = {"ENGINE", "ATHENA_WORKGROUP", "GLUE_DATABASE_PREFIX"} if unit == "preprocess" else set()
+    assert set(environment) == expected_environment_names(unit) | athena
+    assert set(environment) - {"AWS_REGION", "AWS_DEFAULT_REGION"} <= environment_names_read_by(unit)
+    for name, layer in [("LAKE_BUCKET", "lake"), ("MART_BUCKET", "mart"), ("ARTIFACTS_BUCKET", "artifacts")]:
+        if name in environment:
+            assert environment[name] == BUCKETS[layer]
+    if unit == "preprocess":
+        assert (environment["ENGINE"], environment["ATHENA_WORKGROUP"]) == ("athena", "batchml-local")
+        assert environment["GLUE_DATABASE_PREFIX"] == "batchml_local"
+    assert container["image"].endswith(f"/batchml-local/{unit}:local")
+
+
+def container_overrides(definition: Any) -> Iterator[dict[str, Any]]:
+    """Every `ContainerOverrides` entry anywhere in a state machine definition."""
+    if isinstance(definition, dict):
+        yield from definition.get("ContainerOverrides", [])
+        for value in definition.values():
+            yield from container_overrides(value)
+    elif isinstance(definition, list):
+        for value in definition:
+            yield from container_overrides(value)
+
+
+def test_workflow_overrides_set_only_variables_the_unit_reads(env: AppliedEnv):
+    sfn = env.client("stepfunctions")
+    unit_of_container = {
+        task_definition(env, unit)["containerDefinitions"][0]["name"]: unit for unit in UNITS
+    }
+    overridden: dict[str, set[str]] = {}
+    for machine in sfn.list_state_machines()["stateMachines"]:
+        definition = json.loads(
+            sfn.describe_state_machine(stateMachineArn=machine["stateMachineArn"])["definition"]
+        )
+        for override in container_overrides(definition):
+            unit = unit_of_container[override["Name"]]
+            overridden.setdefault(unit, set()).update(
+                variable["Name"] for variable in override["Environment"]
+            )
+
+    assert sorted(overridden) == sorted(UNITS)  # every unit is run by some workflow
+    for unit, names in overridden.items():
+        assert names <= environment_names_read_by(unit), unit
+        assert "RUN_DATE" in names, unit
+
+
+def role_statements(env: AppliedEnv) -> dict[str, list[dict[str, Any]]]:
+    """Role name -> statements of its inline policies, for every role the stack created."""
+    iam = env.client("iam")
+    found = {}
+    for role in iam.list_roles()["Roles"]:
+        if role["RoleName"].startswith("batchml-local"):
+            found[role["RoleName"]] = [
+                statement
+                for name in iam.list_role_policies(RoleName=role["RoleName"])["PolicyNames"]
+                for statement in iam.get_role_policy(RoleName=role["RoleName"], PolicyName=name)[
+                    "PolicyDocument"
+                ]["Statement"]
+            ]
+    return found
+
+
+def test_task_roles_touch_exactly_the_contract_prefixes(env: AppliedEnv):
+    statements = role_statements(env)
+
+    for unit in UNITS:
+        assert object_access(statements[f"batchml-local-{unit}-task"], BUCKETS) == CONTRACT_ACCESS[unit], unit
+
+
+def test_no_role_allows_a_star_action_or_a_star_resource(env: AppliedEnv):
+    statements = role_statements(env)
+
+    assert len(statements) >= 6  # three task roles, execution, state machine, scheduler
+    for role, role_statements_ in statements.items():
+        for statement in role_statements_:
+            assert statement["Effect"] == "Allow", role
+            actions = as_list(statement["Action"])
+            assert not any("*" in action for action in actions), f"{role}: {actions}"
+            if "*" in as_list(statement["Resource"]):
+                assert set(actions) <= STAR_RESOURCE_ACTIONS | LOG_DELIVERY_ACTIONS | XRAY_ACTIONS, (
+                    f"{role}: {actions}"
+                )
+
+
 def test_second_plan_shows_no_changes(env: AppliedEnv):
     assert terraform_plan_has_changes(env.endpoint, env.work_dir) is False
 
@@ -213,3 +321,9 @@ def test_destroy_removes_everything(env: AppliedEnv):
     assert databases.isdisjoint(DATABASES.values())
     workgroups = {workgroup["Name"] for workgroup in env.client("athena").list_work_groups()["WorkGroups"]}
     assert "batchml-local" not in workgroups
+    assert env.client("ecr").describe_repositories()["repositories"] == []
+    assert env.client("stepfunctions").list_state_machines()["stateMachines"] == []
+    clusters = env.client("ecs").describe_clusters(clusters=["batchml-local"])["clusters"]
+    assert [cluster["status"] for cluster in clusters] in ([], ["INACTIVE"])
+    vpcs = env.client("ec2").describe_vpcs(Filters=[{"Name": "tag:environment", "Values": ["local"]}])["Vpcs"]
+    assert vpcs == []

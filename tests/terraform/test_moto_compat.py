@@ -159,3 +159,17 @@ def test_a_deny_without_a_condition_still_denies(endpoint: str):
 
     with pytest.raises(ClientError, match=r"Forbidden|AccessDenied"):
         s3.put_object(Bucket="deny-all", Key="a.csv", Body=b"x")
+
+
+def test_iam_knows_the_aws_managed_policies_the_stack_attaches(endpoint: str):
+    iam = emulator_client(endpoint, "iam")
+    iam.create_role(
+        RoleName="plan", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []})
+    )
+
+    iam.attach_role_policy(RoleName="plan", PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
+
+    attached = iam.list_attached_role_policies(RoleName="plan")["AttachedPolicies"]
+    assert [policy["PolicyName"] for policy in attached] == ["ReadOnlyAccess"]
+    with pytest.raises(ClientError, match=r"NoSuchEntity|does not exist"):
+        iam.attach_role_policy(RoleName="plan", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from scripts.emulator import Emulator
+from tests.terraform.contract import LOG_DELIVERY_ACTIONS
 from tests.terraform.helpers import (
     as_list,
     copy_module,
@@ -27,16 +28,6 @@ MODULE = "workflow"
 UNITS = ["preprocess", "train", "infer"]
 SERVICES = ["cloudwatch", "iam", "kms", "logs", "scheduler", "sfn", "sns", "sts"]
 SYNC_EVENT_RULE = "arn:aws:events:us-east-1:123456789012:rule/StepFunctionsGetEventsForECSTaskRule"
-LOG_DELIVERY_ACTIONS = {
-    "logs:CreateLogDelivery",
-    "logs:DeleteLogDelivery",
-    "logs:DescribeLogGroups",
-    "logs:DescribeResourcePolicies",
-    "logs:GetLogDelivery",
-    "logs:ListLogDeliveries",
-    "logs:PutResourcePolicy",
-    "logs:UpdateLogDelivery",
-}
 
 
 @dataclass(frozen=True)

@@ -155,3 +155,26 @@ def make_bucket(s3):
         return Bucket(s3, name)
 
     return make
+
+
+MASTERS = {
+    "stores": "store_id,store_name,city,store_type\nS01,A,X,urban",
+    "items": "item_id,item_name,category,base_price\nI001,Tea,d,2",
+    "holidays": "holiday_date,holiday_name\n2026-03-09,Spring Day",
+}
+
+
+@pytest.fixture
+def day_one(lake):
+    for source, text in MASTERS.items():
+        lake.land(source, "2026-03-01", f"{source}.csv", text)
+    lake.land(
+        "sales", "2026-03-01", "sales.csv", "sale_date,store_id,item_id,units_sold\n2026-03-01,S01,I001,3"
+    )
+    lake.land(
+        "prices",
+        "2026-03-01",
+        "prices.csv",
+        "valid_on,store_id,item_id,unit_price,on_promotion\n2026-03-02,S01,I001,2,0",
+    )
+    return lake

@@ -6,28 +6,6 @@ import pytest
 import sqlglot
 from preprocess import cli
 
-MASTERS = {
-    "stores": "store_id,store_name,city,store_type\nS01,A,X,urban",
-    "items": "item_id,item_name,category,base_price\nI001,Tea,d,2",
-    "holidays": "holiday_date,holiday_name\n2026-03-09,Spring Day",
-}
-
-
-@pytest.fixture
-def day_one(lake):
-    for source, text in MASTERS.items():
-        lake.land(source, "2026-03-01", f"{source}.csv", text)
-    lake.land(
-        "sales", "2026-03-01", "sales.csv", "sale_date,store_id,item_id,units_sold\n2026-03-01,S01,I001,3"
-    )
-    lake.land(
-        "prices",
-        "2026-03-01",
-        "prices.csv",
-        "valid_on,store_id,item_id,unit_price,on_promotion\n2026-03-02,S01,I001,2,0",
-    )
-    return lake
-
 
 def error_line(stderr: str) -> str:
     """The one `preprocess: error:` line, which must also be the last line and come without a traceback."""
@@ -38,7 +16,7 @@ def error_line(stderr: str) -> str:
     return errors[0]
 
 
-def test_a_malformed_value_stops_the_run_naming_key_line_and_field_and_publishes_nothing(
+def test_too_many_rejected_lines_stop_the_run_naming_the_breach_and_publish_nothing(
     day_one, run_cli, warehouse, mart
 ):
     day_one.land(
@@ -47,44 +25,43 @@ def test_a_malformed_value_stops_the_run_naming_key_line_and_field_and_publishes
         "sales.csv",
         """sale_date,store_id,item_id,units_sold
         2026-03-02,S01,I001,4
-        2026-03-02,S01,I002,four
-        2026-03-02,S01,I003,x""",
+        2026-03-02,S01,I001,four
+        2026-03-02,S01,I001,x""",
     )
     outcome = run_cli("backfill", "--start", "2026-03-01", "--end", "2026-03-02")
 
     assert outcome.exit_code == 3
     assert error_line(outcome.stderr) == (
-        "preprocess: error: s3://test-lake/sales/dt=2026-03-02/sales.csv line 3 field 'units_sold': "
-        "expected an integer, got 'four'"
+        "preprocess: error: data checks failed, nothing published: warehouse.quarantine dt=2026-03-02 sales: "
+        "reject_ratio 2 of 3 lines quarantined (66.7%) above 1.0%"
     )
     assert warehouse.keys() == [] and mart.keys() == []
 
 
-def test_a_bad_file_in_a_later_landing_the_run_must_read_also_stops_it(day_one, run_cli, warehouse, mart):
-    """The run of 03-01 rebuilds sale date 03-01 from the landings up to 03-04, so it reads this file."""
+def test_a_bad_line_in_a_later_landing_is_left_to_the_run_of_its_landing_day(day_one, run_cli, warehouse):
+    """The run of 03-01 rebuilds sale date 03-01 from the landings up to 03-04, so it reads this file: its
+    line is not kept, and it is the run of 03-03 that accounts for it (and stops on its reject ratio)."""
     day_one.land(
         "sales", "2026-03-03", "sales.csv", "sale_date,store_id,item_id,units_sold\n2026-03-01,S01,I001,"
     )
-    outcome = run_cli("run", "--date", "2026-03-01")
+    assert run_cli("run", "--date", "2026-03-01").exit_code == 0
+    assert warehouse.rows("sales", "2026-03-01") == [{"store_id": "S01", "item_id": "I001", "units_sold": 3}]
+    assert warehouse.partitions("quarantine") == ["2026-03-01"]
 
+    outcome = run_cli("run", "--date", "2026-03-03")
     assert outcome.exit_code == 3
-    assert "s3://test-lake/sales/dt=2026-03-03/sales.csv line 2 field 'units_sold'" in error_line(
-        outcome.stderr
-    )
-    assert warehouse.keys() == [] and mart.keys() == []
+    assert "warehouse.quarantine dt=2026-03-03 sales: reject_ratio 1 of 1 lines" in error_line(outcome.stderr)
+    assert warehouse.partitions("quarantine") == ["2026-03-01"]
 
 
-def test_a_row_later_than_the_late_window_is_a_data_error(day_one, run_cli, warehouse):
+def test_a_row_later_than_the_late_window_is_rejected(day_one, run_cli, warehouse):
     day_one.land(
         "sales", "2026-03-06", "sales.csv", "sale_date,store_id,item_id,units_sold\n2026-03-02,S01,I001,1"
     )
     outcome = run_cli("backfill", "--start", "2026-03-01", "--end", "2026-03-06", "--late-window-days", "3")
 
     assert outcome.exit_code == 3
-    assert error_line(outcome.stderr).startswith(
-        "preprocess: error: s3://test-lake/sales/dt=2026-03-06/sales.csv line 2 field 'sale_date': "
-        "2026-03-02 is outside [2026-03-03, 2026-03-07]"
-    )
+    assert "warehouse.quarantine dt=2026-03-06 sales: reject_ratio 1 of 1 lines" in error_line(outcome.stderr)
     assert warehouse.keys() == []
 
 
@@ -151,7 +128,12 @@ def test_options_come_from_the_documented_env_vars(day_one, s3, capsys, monkeypa
     late_window = next(
         c for c in warehouse.manifest("sales", "2026-03-01")["checks"] if "late_window_days" in c
     )
-    assert late_window["late_window_days"] == 2
+    assert late_window == {
+        "rule": "business_date_out_of_window",
+        "passed": True,
+        "rows_quarantined": 0,
+        "late_window_days": 2,
+    }
 
 
 @pytest.mark.parametrize(
@@ -212,7 +194,8 @@ def test_dry_run_prints_the_athena_sql_and_writes_nothing(day_one, run_cli, ware
     assert [s.strip().splitlines()[0] for s in statements] == [f"-- {name}.sql" for name in files]
     for statement in statements:
         sqlglot.parse_one(statement, read="trino")
-    assert "sale_date IN (DATE '2026-03-01')" in statements[0]
+    # sale date 03-01 is rebuilt from every file that may carry it: landed 03-01 .. 03-04 (late window 3)
+    assert "WHERE dt BETWEEN DATE '2026-03-01' AND DATE '2026-03-04'" in statements[0]
     assert "UNNEST(ARRAY[DATE '2026-03-01', DATE '2026-03-02'])" in statements[-1]
     assert warehouse.keys() == [] and mart.keys() == []
 

@@ -16,16 +16,19 @@ from preprocess.engine import (
     sql_text,
 )
 from preprocess.raw import SOURCES
-from preprocess.tables import TABLES
+from preprocess.tables import OUTCOME_SCHEMA, TABLES
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel
 
 DAY = date(2026, 3, 1)
 
 
+INTEGER_PARAMS = {"late_window_days"} | {name for table in TABLES.values() for name, _ in table.limits}
+
+
 def sample_params(sql_name: str) -> dict:
-    """One date for every parameter: renders a date literal, or a one-element list of them."""
-    return dict.fromkeys(placeholders(sql_text(sql_name)), DAY)
+    """A value for every parameter: 3 for the integers, else one date (a date literal or a list of one)."""
+    return {name: 3 if name in INTEGER_PARAMS else DAY for name in placeholders(sql_text(sql_name))}
 
 
 def partitioned_tables(sql: str) -> set[str]:
@@ -75,9 +78,13 @@ def test_every_read_of_a_partitioned_table_has_a_dt_predicate(sql_name):
 
 @pytest.mark.parametrize("sql_name", sql_names())
 def test_every_sql_file_runs_on_duckdb_and_returns_dt_and_the_contract_columns(sql_name):
+    """A warehouse file returns every raw line's fate before `dt` and its table's columns."""
     result = EmbeddedEngine(EmptyCatalog()).run(sql_name, sample_params(sql_name))
     layer, table = sql_name.split("/")
-    assert result.schema.names == TABLES[f"{layer}.{table}"].schema_with_dt.names
+    expected = TABLES[f"{layer}.{table}"].schema_with_dt.names
+    if layer == "warehouse":
+        expected = [*OUTCOME_SCHEMA.names, *expected]
+    assert result.schema.names == expected
     assert result.num_rows == 0
 
 
@@ -99,6 +106,24 @@ def test_the_engine_loads_exactly_the_ranges_the_predicates_name():
         "warehouse.stores": [(date(2026, 1, 1), date(2026, 3, 11))],
         "warehouse.items": [(date(2026, 2, 1), date(2026, 3, 11))],
         "warehouse.holidays": [(date(2026, 1, 5), date(2026, 3, 11))],
+    }
+
+
+def test_a_fact_file_loads_its_landing_window_and_the_master_snapshots_from_the_one_in_force():
+    catalog = EmptyCatalog()
+    params = {
+        "landed_from": date(2026, 3, 9),
+        "landed_to": date(2026, 3, 14),
+        "stores_from": date(2026, 1, 1),
+        "items_from": date(2026, 3, 2),
+        "late_window_days": 3,
+        "max_unit_price": 100,
+    }
+    EmbeddedEngine(catalog).run("warehouse/prices", params)
+    assert catalog.loads == {
+        "lake.prices": [(date(2026, 3, 9), date(2026, 3, 14))],
+        "lake.stores": [(date(2026, 1, 1), date(2026, 3, 14))],
+        "lake.items": [(date(2026, 3, 2), date(2026, 3, 14))],
     }
 
 
@@ -133,15 +158,21 @@ def test_dt_predicates_may_be_between_equal_or_in():
     }
 
 
-def test_parameters_render_as_date_literals_only():
-    params = sample_params("warehouse/sales") | {"business_dates": (date(2026, 3, 1), date(2026, 3, 2))}
-    sql = render("warehouse/sales", params)
-    assert "sale_date IN (DATE '2026-03-01', DATE '2026-03-02')" in sql
+def test_parameters_render_as_date_or_integer_literals_only():
+    params = sample_params("mart/features") | {"target_dates": (date(2026, 3, 1), date(2026, 3, 2))}
+    sql = render("mart/features", params)
+    assert "ARRAY[DATE '2026-03-01', DATE '2026-03-02']" in sql
     assert "{{" not in sql
+    sales = sample_params("warehouse/sales") | {"max_units_sold": 500}
+    assert "units_sold > 500 THEN" in render("warehouse/sales", sales)
     with pytest.raises(SqlError, match="must be a date"):
-        render("warehouse/sales", params | {"landed_from": "2026-03-01' OR 1=1 --"})
+        render("mart/features", params | {"targets_to": "2026-03-01' OR 1=1 --"})
     with pytest.raises(SqlError, match="must be a date"):
-        render("warehouse/sales", params | {"business_dates": ()})
+        render("mart/features", params | {"target_dates": ()})
+    for not_an_integer in ("3; DROP TABLE x", 2.5, True):
+        with pytest.raises(SqlError, match="or an integer"):
+            render("warehouse/sales", sales | {"late_window_days": not_an_integer})
+    params = sales
     with pytest.raises(SqlError, match="takes"):
         render("warehouse/sales", {"landed_from": DAY})
     with pytest.raises(SqlError, match="takes"):

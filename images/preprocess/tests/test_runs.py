@@ -19,7 +19,10 @@ def week(lake):
     )
     lake.land("holidays", DAYS[0], "holidays.csv", "holiday_date,holiday_name\n2026-03-04,Festival")
     lake.land(
-        "items", DAYS[3], "items.csv", "item_id,item_name,category,base_price\nI001,Tea,d,2.2\nI003,Soy,f,3"
+        "items",
+        DAYS[3],
+        "items.csv",
+        "item_id,item_name,category,base_price\nI001,Tea,d,2.2\nI002,Rice,f,4\nI003,Soy,f,3",
     )
     for n, day in enumerate(DAYS, 1):
         lake.land(
@@ -83,7 +86,7 @@ def test_run_order_and_backfill_give_the_same_tables(week, run_cli, make_bucket)
 
     assert outputs["in-order"] == outputs["out-of-order"] == outputs["shuffled"] == outputs["backfill"]
     tables = {p.split("/")[0] for p in outputs["backfill"]}
-    assert tables == {"sales", "prices", "stores", "items", "holidays", "features"}
+    assert tables == {"sales", "prices", "stores", "items", "holidays", "quarantine", "features"}
     assert [p for p in outputs["backfill"] if p.startswith("features/")] == [
         f"features/2026-03-{n:02d}" for n in range(1, 9)
     ]
@@ -116,7 +119,7 @@ def test_a_run_refreshes_existing_features_beyond_its_horizon_but_creates_none_t
 def test_a_new_item_snapshot_changes_the_features_grid_from_its_landing_day(week, run_cli, mart):
     assert run_cli("backfill", "--start", DAYS[0], "--end", DAYS[-1]).exit_code == 0
     assert {r["item_id"] for r in mart.rows("features", DAYS[2])} == {"I001", "I002"}
-    assert {r["item_id"] for r in mart.rows("features", DAYS[3])} == {"I001", "I003"}
+    assert {r["item_id"] for r in mart.rows("features", DAYS[3])} == {"I001", "I002", "I003"}
     prices = {
         r["item_id"]: r["price_ratio"] for r in mart.rows("features", DAYS[3]) if r["store_id"] == "S01"
     }

@@ -26,7 +26,7 @@ def landed(lake):
         2026-03-02,S01,I002,3
         2026-03-01,S02,I001,7
         2026-03-02,S02,I001,1
-        2026-03-02,S02,I001,2""",
+        2026-03-02,S02,I001,1""",
     )
     # same landing day, later file name: wins over a.csv
     lake.land("sales", "2026-03-02", "b.csv", "sale_date,store_id,item_id,units_sold\n2026-03-02,S01,I001,6")
@@ -82,21 +82,6 @@ def test_sales_are_deduplicated_latest_landing_then_key_then_line(landed, run_cl
         {"store_id": "S02", "item_id": "I001", "units_sold": 8},  # landed 03-05, outside the backfill
     ]
     assert warehouse.rows("sales", "2026-03-03") == [{"store_id": "S01", "item_id": "I001", "units_sold": 4}]
-
-
-def test_the_last_line_wins_within_one_file(lake, run_cli, warehouse):
-    for source, text in MASTERS.items():
-        lake.land(source, "2026-03-02", f"{source}.csv", text)
-    lake.land(
-        "sales",
-        "2026-03-02",
-        "a.csv",
-        """sale_date,store_id,item_id,units_sold
-        2026-03-02,S02,I001,1
-        2026-03-02,S02,I001,2""",
-    )
-    assert run_cli("run", "--date", "2026-03-02").exit_code == 0
-    assert warehouse.rows("sales", "2026-03-02") == [{"store_id": "S02", "item_id": "I001", "units_sold": 2}]
 
 
 def test_a_single_date_run_reads_the_later_landings_of_the_dates_it_touches(landed, run_cli, warehouse):
@@ -178,7 +163,23 @@ def test_manifests_record_files_schema_inputs_and_checks(landed, run_cli, wareho
     ]
     checks = {check["rule"]: check for check in manifest["checks"]}
     assert all(check["passed"] for check in checks.values())
-    assert checks["unique_key"]["duplicates_resolved"] == 7 - 3  # seven raw rows of 03-02, three kept
+    # seven raw lines of sale date 03-02: three kept, a.csv's exact copy, three replaced by later files
+    assert checks["accounting"] == {
+        "rule": "accounting",
+        "passed": True,
+        "rows_read": 7,
+        "rows_kept": 3,
+        "rows_quarantined": 0,
+        "duplicates_resolved": 1,
+        "rows_superseded": 3,
+    }
+    assert checks["row_volume"] == {
+        "rule": "row_volume",
+        "passed": True,
+        "reason": "no history",
+        "partitions": 1,
+    }
+    assert checks["unique_key"] == {"rule": "unique_key", "passed": True, "key": ["store_id", "item_id"]}
 
     features = __import__("json").loads(
         s3.get_object(Bucket="test-mart", Key="features/dt=2026-03-02/_manifest.json")["Body"].read()
@@ -192,10 +193,15 @@ def test_manifests_record_files_schema_inputs_and_checks(landed, run_cli, wareho
     } in features["inputs"]
 
 
-def test_a_snapshot_without_rows_is_a_data_error(landed, run_cli, warehouse):
+def test_a_header_only_snapshot_file_is_no_snapshot_the_previous_one_stays_in_force(
+    landed, run_cli, warehouse, mart
+):
     landed.land("items", "2026-03-02", "items.csv", "item_id,item_name,category,base_price")
+    landed.land("items", "2026-03-02", "items-empty.csv", "")
     outcome = run_cli("backfill", "--start", "2026-03-01", "--end", "2026-03-02")
 
-    assert outcome.exit_code == 3
-    assert "s3://test-lake/items/dt=2026-03-02/items.csv: items snapshot without rows" in outcome.stderr
-    assert warehouse.keys() == []
+    assert outcome.exit_code == 0, outcome.stderr
+    assert warehouse.partitions("items") == ["2026-03-01"]
+    assert {row["item_id"] for row in mart.rows("features", "2026-03-02")} == {"I001", "I002"}
+    quarantine = warehouse.manifest("quarantine", "2026-03-02")
+    assert "s3://test-lake/items/dt=2026-03-02/items-empty.csv" in [i["uri"] for i in quarantine["inputs"]]

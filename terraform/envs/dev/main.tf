@@ -1,13 +1,17 @@
 locals {
   project     = "batchml"
   environment = "dev"
-  name_prefix = "${local.project}-${local.environment}"
-  # Bucket names are global, so they carry the account id: `batchml-dev-123456789012-lake`.
-  bucket_prefix = "${local.name_prefix}-${data.aws_caller_identity.current.account_id}"
 }
 
 provider "aws" {
   region = var.region
+  # Refuse to touch any other account than the one this environment is for.
+  allowed_account_ids = var.offline ? null : [var.account_id]
+
+  # Offline planning (make plan without a backend.hcl): nothing below reaches AWS, so fake credentials do.
+  skip_credentials_validation = var.offline
+  skip_requesting_account_id  = var.offline
+  skip_metadata_api_check     = var.offline
 
   default_tags {
     tags = {
@@ -18,22 +22,20 @@ provider "aws" {
   }
 }
 
-data "aws_caller_identity" "current" {}
+module "stack" {
+  source = "../../modules/stack"
 
-module "data_lake" {
-  source = "../../modules/data_lake"
+  name_prefix        = "${local.project}-${local.environment}"
+  account_id         = var.account_id
+  bucket_name_prefix = "${local.project}-${local.environment}-${var.account_id}"
+  kms_key_arn        = var.kms_key_arn
+  availability_zones = coalesce(var.availability_zones, ["${var.region}a", "${var.region}b"])
+  image_tag          = var.image_tag
 
-  name_prefix = local.bucket_prefix
-  kms_key_arn = var.kms_key_arn
-}
+  # dev: interruptible capacity and short retention; the same schedules as prod.
+  capacity_provider  = "FARGATE_SPOT"
+  log_retention_days = 30
 
-module "catalog" {
-  source = "../../modules/catalog"
-
-  name_prefix                    = local.name_prefix
-  lake_bucket_name               = module.data_lake.lake_bucket_name
-  warehouse_bucket_name          = module.data_lake.warehouse_bucket_name
-  mart_bucket_name               = module.data_lake.mart_bucket_name
-  athena_results_bucket_name     = module.data_lake.athena_results_bucket_name
-  bytes_scanned_cutoff_per_query = var.athena_bytes_scanned_cutoff_per_query
+  github_repository           = var.github_repository
+  terraform_state_bucket_name = var.terraform_state_bucket_name
 }

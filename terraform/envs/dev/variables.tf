@@ -9,14 +9,47 @@ variable "region" {
   }
 }
 
+variable "account_id" {
+  description = "AWS account the environment lives in; the provider refuses any other, and bucket names carry it."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[0-9]{12}$", var.account_id))
+    error_message = "account_id must be a 12-digit AWS account id."
+  }
+}
+
+variable "image_tag" {
+  description = "Tag of the images to run, pushed by `make deploy` (the git commit)."
+  type        = string
+}
+
+variable "availability_zones" {
+  description = "Availability zones of the private subnets; null uses the region's zones `a` and `b`."
+  type        = list(string)
+  default     = null
+}
+
 variable "kms_key_arn" {
-  description = "ARN of a KMS key for default bucket encryption (SSE-KMS); null uses SSE-S3."
+  description = "KMS key for the buckets' default encryption (SSE-KMS); null uses SSE-S3."
   type        = string
   default     = null
 }
 
-variable "athena_bytes_scanned_cutoff_per_query" {
-  description = "Bytes one Athena query may scan before it is cancelled."
-  type        = number
-  default     = 10737418240 # 10 GiB
+variable "github_repository" {
+  description = "GitHub repository (`owner/name`) whose pull requests may assume the read-only plan role; null: no role."
+  type        = string
+  default     = null
+}
+
+variable "terraform_state_bucket_name" {
+  description = "Bucket of this environment's Terraform state (as in backend.hcl); the plan role reads it. Required with `github_repository`."
+  type        = string
+  default     = null
+}
+
+variable "offline" {
+  description = "Plan without reaching AWS (fake credentials, no account check), for reviewing a plan on a machine without AWS access; `make plan` sets it when there is no backend.hcl. Never for apply."
+  type        = bool
+  default     = false
 }

@@ -46,20 +46,14 @@ provider "aws" {
   }
 }
 
-module "data_lake" {
-  source = "../../modules/data_lake"
+module "stack" {
+  source = "../../modules/stack"
 
-  name_prefix   = local.name_prefix
-  force_destroy = true
-}
-
-module "catalog" {
-  source = "../../modules/catalog"
-
-  name_prefix                = local.name_prefix
-  lake_bucket_name           = module.data_lake.lake_bucket_name
-  warehouse_bucket_name      = module.data_lake.warehouse_bucket_name
-  mart_bucket_name           = module.data_lake.mart_bucket_name
-  athena_results_bucket_name = module.data_lake.athena_results_bucket_name
-  force_destroy              = true
+  name_prefix        = local.name_prefix
+  availability_zones = ["${var.region}a", "${var.region}b"]
+  image_tag          = var.image_tag
+  force_destroy      = true
+  # Nothing runs tasks on the emulator; schedules are created (and checked) but never fire.
+  schedules_enabled  = false
+  log_retention_days = 7
 }

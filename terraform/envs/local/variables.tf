@@ -13,3 +13,9 @@ variable "region" {
   type        = string
   default     = "us-east-1"
 }
+
+variable "image_tag" {
+  description = "Tag of the images the task definitions name; the emulator runs no tasks, so any build tag will do."
+  type        = string
+  default     = "local"
+}

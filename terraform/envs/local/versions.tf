@@ -7,4 +7,7 @@ terraform {
       version = ">= 5.60, < 6.0"
     }
   }
+
+  # State per emulator run: scripts/emulator.py passes `-backend-config=path=<work dir>/terraform.tfstate`.
+  backend "local" {}
 }

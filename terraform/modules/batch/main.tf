@@ -1,9 +1,12 @@
-data "aws_caller_identity" "current" {}
+# Looked up only when `account_id` is not given, so that a plan can be made without reaching AWS.
+data "aws_caller_identity" "current" {
+  count = var.account_id == null ? 1 : 0
+}
 data "aws_partition" "current" {}
 data "aws_region" "current" {}
 
 locals {
-  account_id = data.aws_caller_identity.current.account_id
+  account_id = coalesce(var.account_id, one(data.aws_caller_identity.current[*].account_id))
   partition  = data.aws_partition.current.partition
   region     = data.aws_region.current.name
 
@@ -30,7 +33,7 @@ locals {
     for unit, settings in var.units : unit => merge(
       settings.environment,
       local.bucket_environment[unit],
-      { LOG_FORMAT = "json", AWS_REGION = local.region },
+      { LOG_FORMAT = "json", AWS_REGION = local.region, AWS_DEFAULT_REGION = local.region },
     )
   }
 
@@ -112,6 +115,8 @@ resource "aws_ecs_cluster_capacity_providers" "this" {
 ################################################################################
 
 resource "aws_cloudwatch_log_group" "this" {
+  #checkov:skip=CKV_AWS_158:CloudWatch Logs encrypts by default; a customer key is used whenever log_kms_key_arn is given.
+  #checkov:skip=CKV_AWS_338:Retention is the log_retention_days input; task logs serve debugging runs, keeping a year of them is the user's cost choice.
   for_each = var.units
 
   name              = "/ecs/${var.name_prefix}/${each.key}"
@@ -305,12 +310,23 @@ data "aws_iam_policy_document" "task" {
     }
   }
 
+  # The Athena engine reads its UNLOAD output back from `unload/` and deletes it (preprocess/athena.py).
+  dynamic "statement" {
+    for_each = each.key == "preprocess" ? ["athena_results"] : []
+
+    content {
+      sid       = "AthenaUnloadCleanup"
+      actions   = ["s3:DeleteObject"]
+      resources = ["${local.bucket_arns.athena_results}/unload/*"]
+    }
+  }
+
   dynamic "statement" {
     for_each = each.key == "preprocess" ? ["athena"] : []
 
     content {
       sid       = "Athena"
-      actions   = ["athena:GetQueryExecution", "athena:GetQueryResults", "athena:StartQueryExecution", "athena:StopQueryExecution"]
+      actions   = ["athena:GetQueryExecution", "athena:GetWorkGroup", "athena:StartQueryExecution", "athena:StopQueryExecution"]
       resources = ["arn:${local.partition}:athena:${local.region}:${local.account_id}:workgroup/${var.athena_workgroup_name}"]
     }
   }
@@ -321,9 +337,8 @@ data "aws_iam_policy_document" "task" {
     content {
       sid = "Glue"
       actions = [
-        "glue:BatchCreatePartition", "glue:BatchDeletePartition", "glue:CreatePartition", "glue:GetDatabase",
+        "glue:BatchCreatePartition", "glue:BatchGetPartition", "glue:BatchUpdatePartition", "glue:GetDatabase",
         "glue:GetDatabases", "glue:GetPartition", "glue:GetPartitions", "glue:GetTable", "glue:GetTables",
-        "glue:UpdatePartition",
       ]
       resources = concat(
         ["arn:${local.partition}:glue:${local.region}:${local.account_id}:catalog"],

@@ -240,6 +240,17 @@ variable "log_kms_key_arn" {
   }
 }
 
+variable "account_id" {
+  description = "AWS account the resources live in, as written into ARNs; null looks it up (`sts:GetCallerIdentity`)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.account_id == null || can(regex("^[0-9]{12}$", var.account_id))
+    error_message = "account_id must be a 12-digit AWS account id, or null to look it up."
+  }
+}
+
 variable "tags" {
   description = "Tags added to the cluster, log groups, task definitions and roles (each per-unit resource also gets a `unit` tag)."
   type        = map(string)

@@ -25,6 +25,11 @@ locals {
       stores   = [["store_id", "string"], ["store_name", "string"], ["city", "string"], ["store_type", "string"]]
       items    = [["item_id", "string"], ["item_name", "string"], ["category", "string"], ["base_price", "double"]]
       holidays = [["holiday_date", "date"], ["holiday_name", "string"]]
+      # every raw line a run rejects, partitioned by the landing date of its file
+      quarantine = [
+        ["source", "string"], ["source_uri", "string"], ["rule", "string"], ["column", "string"],
+        ["raw_line", "string"],
+      ]
     }
     mart = {
       features = [
@@ -105,9 +110,10 @@ resource "aws_glue_catalog_table" "this" {
   table_type    = "EXTERNAL_TABLE"
   parameters    = merge(local.formats[each.value.format].table_parameters, { EXTERNAL = "TRUE" })
 
+  # A date, as the SQL compares it (`dt BETWEEN DATE '...' AND ...`); Athena reads the `dt=YYYY-MM-DD` value.
   partition_keys {
     name = "dt"
-    type = "string"
+    type = "date"
   }
 
   storage_descriptor {

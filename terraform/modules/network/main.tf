@@ -1,9 +1,12 @@
-data "aws_caller_identity" "current" {}
+# Looked up only when `account_id` is not given, so that a plan can be made without reaching AWS.
+data "aws_caller_identity" "current" {
+  count = var.account_id == null ? 1 : 0
+}
 data "aws_partition" "current" {}
 data "aws_region" "current" {}
 
 locals {
-  account_id = data.aws_caller_identity.current.account_id
+  account_id = coalesce(var.account_id, one(data.aws_caller_identity.current[*].account_id))
   region     = data.aws_region.current.name
 
   # Keyed by zone, so that each subnet's CIDR keeps its place in the VPC block.
@@ -96,6 +99,7 @@ resource "aws_route_table_association" "private" {
 ################################################################################
 
 resource "aws_security_group" "tasks" {
+  #checkov:skip=CKV2_AWS_5:Attached at run time: the workflow's ecs:RunTask network configuration gives it to every task.
   name        = "${var.name_prefix}-tasks"
   description = "ECS tasks: no ingress; HTTPS out to the VPC endpoints only"
   vpc_id      = aws_vpc.this.id
@@ -235,6 +239,7 @@ resource "aws_cloudwatch_log_group" "flow_log" {
   count = var.flow_log_retention_days == null ? 0 : 1
 
   #checkov:skip=CKV_AWS_158:CloudWatch Logs encrypts by default; a customer key is used whenever flow_log_kms_key_arn is given.
+  #checkov:skip=CKV_AWS_338:Retention is the flow_log_retention_days input (default 365); a shorter one is the caller's cost choice.
   name              = "/aws/vpc-flow-log/${var.name_prefix}"
   retention_in_days = var.flow_log_retention_days
   kms_key_id        = var.flow_log_kms_key_arn

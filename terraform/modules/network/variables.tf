@@ -101,6 +101,17 @@ variable "flow_log_kms_key_arn" {
   }
 }
 
+variable "account_id" {
+  description = "AWS account the resources live in, as written into ARNs; null looks it up (`sts:GetCallerIdentity`)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.account_id == null || can(regex("^[0-9]{12}$", var.account_id))
+    error_message = "account_id must be a 12-digit AWS account id, or null to look it up."
+  }
+}
+
 variable "tags" {
   description = "Tags added to every resource (each also gets a `Name` tag)."
   type        = map(string)

@@ -1,6 +1,7 @@
-"""What the SQL reads, loaded from S3 into Arrow: lake landing partitions (parsed strictly by raw.py) and
-committed warehouse/mart partitions (by manifest). Each object is fetched at most once per run, and what was
-read is remembered, so every output partition can name its inputs (ETags, manifest sha256) in its manifest.
+"""What the SQL reads, loaded from S3 into Arrow: lake landing partitions (as Athena's CSV SerDe sees them,
+see raw.py) and committed warehouse/mart partitions (by manifest). Each object is fetched at most once per
+run, and what was read is remembered, so every output partition can name its inputs (ETags, manifest sha256)
+in its manifest.
 """
 
 from concurrent.futures import ThreadPoolExecutor
@@ -10,7 +11,7 @@ import pyarrow as pa
 
 from preprocess.config import RunConfig
 from preprocess.errors import InputMissing
-from preprocess.raw import SOURCES, RawFile, parse_raw_file
+from preprocess.raw import SOURCES, RawFile, read_lake_file
 from preprocess.storage import Manifest, Storage
 from preprocess.tables import TABLES, Table
 
@@ -26,8 +27,7 @@ class Catalog:
     def __init__(self, storage: Storage, config: RunConfig) -> None:
         self._storage = storage
         self._buckets = config.buckets
-        self._late_window_days = config.late_window_days
-        self._raw: dict[str, tuple[pa.Table, str]] = {}  # lake key -> (typed rows, ETag)
+        self._raw: dict[str, tuple[pa.Table, str]] = {}  # lake key -> (rows of strings, ETag)
         self._partitions: dict[tuple[str, date], tuple[pa.Table, Manifest]] = {}  # (table, dt) -> rows
 
     def load(self, name: str, intervals: Intervals) -> pa.Table:
@@ -47,7 +47,7 @@ class Catalog:
         return self._storage.lake_files(self._buckets.lake, source, first, last)
 
     def lake_rows(self, source: str, files: list[RawFile]) -> pa.Table:
-        """The typed rows of the given raw files, in key order; a DataError names the first bad value."""
+        """The rows of the given raw files as the lake table holds them, in key order."""
         self._fetch([f for f in files if f.key not in self._raw], self._fetch_raw)
         tables = [self._raw[f.key][0] for f in sorted(files, key=lambda f: f.key)]
         return pa.concat_tables(tables) if tables else SOURCES[source].schema.empty_table()
@@ -61,7 +61,7 @@ class Catalog:
             raise InputMissing(f"{raw.uri} was listed but no longer exists (lake files are immutable)")
         body, etag = found
         source = SOURCES[raw.key.split("/", 1)[0]]
-        self._raw[raw.key] = (parse_raw_file(body, raw, source, self._late_window_days), etag)
+        self._raw[raw.key] = (read_lake_file(body, raw, source), etag)
 
     # -- committed partitions --------------------------------------------------------------------------------
 

@@ -11,13 +11,16 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated
 
+import boto3
 import typer
+from botocore.config import Config
 from typer.exceptions import TyperException
 
 from preprocess import UNIT, logs, pipeline
+from preprocess.athena import AthenaEngine, PartitionRegistry, glue_databases, staging_uri_of_workgroup
 from preprocess.catalog import Catalog
 from preprocess.config import DEFAULT_LATE_WINDOW_DAYS, Buckets, RunConfig
-from preprocess.engine import EmbeddedEngine
+from preprocess.engine import EmbeddedEngine, Engine
 from preprocess.errors import ConfigError, PreprocessError
 from preprocess.storage import Storage
 
@@ -27,6 +30,11 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+class EngineKind(StrEnum):
+    embedded = "embedded"
+    athena = "athena"
 
 
 class LogFormat(StrEnum):
@@ -63,6 +71,24 @@ LogFormatOption = Annotated[
     LogFormat,
     typer.Option(envvar="LOG_FORMAT", help="auto: JSON lines unless stderr is a terminal; json; text."),
 ]
+EngineOption = Annotated[
+    EngineKind,
+    typer.Option(
+        envvar="ENGINE",
+        help="Where the SQL runs: embedded (DuckDB in this process) or athena (the workgroup).",
+    ),
+]
+AthenaWorkgroup = Annotated[
+    str | None, typer.Option(envvar="ATHENA_WORKGROUP", help="Athena workgroup of the athena engine.")
+]
+GlueDatabasePrefix = Annotated[
+    str | None,
+    typer.Option(
+        envvar="GLUE_DATABASE_PREFIX",
+        help="Glue databases are {prefix}_lake, _warehouse, _mart; when set, published partitions are "
+        "registered in them (required by the athena engine).",
+    ),
+]
 DryRun = Annotated[
     bool,
     typer.Option("--dry-run", help="Print the SQL the run would execute (Athena's dialect); write nothing."),
@@ -80,10 +106,23 @@ def run(
     late_window_days: LateWindowDays = DEFAULT_LATE_WINDOW_DAYS,
     log_format: LogFormatOption = LogFormat.auto,
     dry_run: DryRun = False,
+    engine: EngineOption = EngineKind.embedded,
+    athena_workgroup: AthenaWorkgroup = None,
+    glue_database_prefix: GlueDatabasePrefix = None,
 ) -> None:
     """Process what landed on one day: the same as a backfill from that day to that day."""
     buckets = Buckets(lake_bucket, warehouse_bucket, mart_bucket)
-    execute(RunConfig(run_date, run_date, buckets, late_window_days, dry_run), log_format)
+    config = RunConfig(
+        run_date,
+        run_date,
+        buckets,
+        late_window_days,
+        dry_run,
+        engine.value,
+        athena_workgroup,
+        glue_database_prefix,
+    )
+    execute(config, log_format)
 
 
 @app.command()
@@ -96,10 +135,16 @@ def backfill(
     late_window_days: LateWindowDays = DEFAULT_LATE_WINDOW_DAYS,
     log_format: LogFormatOption = LogFormat.auto,
     dry_run: DryRun = False,
+    engine: EngineOption = EngineKind.embedded,
+    athena_workgroup: AthenaWorkgroup = None,
+    glue_database_prefix: GlueDatabasePrefix = None,
 ) -> None:
     """Process everything that landed from --start to --end in one pass."""
     buckets = Buckets(lake_bucket, warehouse_bucket, mart_bucket)
-    execute(RunConfig(start, end, buckets, late_window_days, dry_run), log_format)
+    config = RunConfig(
+        start, end, buckets, late_window_days, dry_run, engine.value, athena_workgroup, glue_database_prefix
+    )
+    execute(config, log_format)
 
 
 BUCKET_ENV_VARS = (("lake", "LAKE_BUCKET"), ("warehouse", "WAREHOUSE_BUCKET"), ("mart", "MART_BUCKET"))
@@ -129,13 +174,32 @@ def execute(config: RunConfig, log_format: LogFormat) -> None:
             "nothing_landed", f"no raw files landed from {config.start} to {config.end}; nothing to do"
         )
         return
-    published = pipeline.run(config, storage, catalog, EmbeddedEngine(catalog), plan)
+    registry = None
+    if config.glue_database_prefix:
+        registry = PartitionRegistry(
+            boto3.client("glue", config=AWS_RETRIES), glue_databases(config.glue_database_prefix)
+        )
+    published = pipeline.run(config, storage, catalog, make_engine(config, storage, catalog), plan, registry)
     summary = ", ".join(f"{table} {count}" for table, count in published.items())
     logs.info(
         "run_finished",
         f"published partitions: {summary} in {time.monotonic() - started:.1f} s",
         partitions=published,
         seconds=round(time.monotonic() - started, 2),
+    )
+
+
+# Athena throttles frequent polling and Glue batch calls; the SDK's standard retries absorb that.
+AWS_RETRIES = Config(retries={"mode": "standard", "max_attempts": 10})
+
+
+def make_engine(config: RunConfig, storage: Storage, catalog: Catalog) -> Engine:
+    if config.engine == EngineKind.embedded:
+        return EmbeddedEngine(catalog)
+    athena = boto3.client("athena", config=AWS_RETRIES)
+    staging = staging_uri_of_workgroup(athena, config.athena_workgroup)
+    return AthenaEngine(
+        athena, storage.client, config.athena_workgroup, staging, glue_databases(config.glue_database_prefix)
     )
 
 

@@ -1,7 +1,8 @@
 """The SQL files (Athena's dialect, Trino) and the engines that run them.
 
-A SQL file is parameterised by dates only: `{{ name }}` becomes `DATE 'YYYY-MM-DD'`, or a comma-separated list
-of such literals for a sequence of dates, so nothing but a well-formed date literal can enter the text.
+A SQL file is parameterised by dates and integers only: `{{ name }}` becomes `DATE 'YYYY-MM-DD'`, a
+comma-separated list of such literals for a sequence of dates, or an integer literal (a late window, a limit
+of a data-quality rule), so nothing but a well-formed literal can enter the text.
 Every read of a partitioned table (schemas `lake`, `warehouse`, `mart`) carries a predicate on `dt` in its own
 WHERE clause; `partition_reads` finds those predicates, which both bounds what the embedded engine loads and
 is what the static cost-guard test checks.
@@ -20,7 +21,7 @@ from sqlglot import exp
 
 from preprocess.catalog import Catalog, Intervals
 
-SqlParam = date | Sequence[date]
+SqlParam = date | Sequence[date] | int
 PARTITIONED_SCHEMAS = ("lake", "warehouse", "mart")
 _PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 
@@ -54,7 +55,11 @@ def _literal(name: str, value: SqlParam) -> str:
         return f"DATE '{value.isoformat()}'"
     if isinstance(value, Sequence) and value and all(_is_date(v) for v in value):
         return ", ".join(f"DATE '{v.isoformat()}'" for v in value)
-    raise SqlError(f"parameter {name!r} must be a date or a non-empty sequence of dates, got {value!r}")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise SqlError(
+        f"parameter {name!r} must be a date, a non-empty sequence of dates or an integer, got {value!r}"
+    )
 
 
 def _is_date(value: object) -> bool:
@@ -134,7 +139,8 @@ def _dt_intervals(condition: exp.Expression, alias: str) -> Intervals | None:
 
 class Engine(Protocol):
     def run(self, sql_name: str, params: Mapping[str, SqlParam]) -> pa.Table:
-        """Runs one SQL file and returns its result: a `dt` column, then the output table's columns."""
+        """Runs one SQL file and returns what it selects: for a warehouse file, every raw line's fate
+        (tables.OUTCOME_SCHEMA), then `dt` and the table's columns; for the mart, `dt` and the columns."""
         ...
 
 

@@ -1,31 +1,49 @@
-"""What a run recomputes for its landing dates, and the run itself: read and check the lake, rebuild the
-warehouse partitions the landed files touch, then the features partitions those change.
+"""What a run recomputes for its landing dates, and the run itself: the warehouse SQL files type, check and
+deduplicate the raw lines (each line gets one fate), the table-level rules are judged, then the warehouse
+partitions the landed files touch and the quarantine of their landing days are published, then the features
+partitions those change.
 
 Everything is a pure function of the immutable lake (and of the committed partitions it produced), so running
 dates again, out of order, or as one backfill gives the same tables. Each table is computed in one SQL pass
 over all of its partitions, then split by `dt` for publishing.
 """
 
+import re
 from collections import defaultdict
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Protocol
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from preprocess import layout, logs
 from preprocess.catalog import Catalog
+from preprocess.checks import describe_breach, line_checks, reject_ratio, row_volume
 from preprocess.config import RunConfig
-from preprocess.engine import Engine, SqlParam, render
+from preprocess.engine import Engine, SqlParam, partition_reads, render
 from preprocess.errors import DataError, InputMissing
-from preprocess.raw import SOURCES
+from preprocess.raw import SOURCES, RawFile, Source
 from preprocess.storage import Manifest, Storage
-from preprocess.tables import FACT_TABLES, FEATURES, PRICES, SALES, SNAPSHOT_TABLES, Table
+from preprocess.tables import (
+    FACT_TABLES,
+    FEATURES,
+    PRICES,
+    QUARANTINE,
+    ROW_VOLUME_HISTORY,
+    SALES,
+    SNAPSHOT_TABLES,
+    TABLES,
+    WAREHOUSE_TABLES,
+    Table,
+)
 
 DAY = timedelta(days=1)
 LOOK_BACK_DAYS = 28  # the longest look-back of a feature (lag_28, mean_28, std_28)
 PUBLISH_THREADS = 8
+ROW_VOLUME_LOOKUP_DAYS = 3 * ROW_VOLUME_HISTORY  # how far back row_volume looks for committed partitions
 
 
 @dataclass(frozen=True)
@@ -34,7 +52,9 @@ class Query:
 
     table: Table
     params: dict[str, SqlParam]
-    partitions: tuple[date, ...]
+    partitions: tuple[date, ...]  # those it may publish: a warehouse partition is published if it keeps rows
+    # features only: every master snapshot a row may use, those committed before the run and this run's own
+    snapshots: dict[str, tuple[date, ...]] = field(default_factory=dict)
 
     @property
     def sql_name(self) -> str:
@@ -44,9 +64,14 @@ class Query:
 @dataclass(frozen=True)
 class Plan:
     warehouse: tuple[Query, ...]
+    landed_files: tuple[RawFile, ...]  # every raw file landed in [start, end]
+    # as planned from the lines that landed; the run plans it again from the partitions it kept
     features: Query | None
-    # every master snapshot a features row may use: those committed before the run and this run's own
-    snapshot_dates: dict[str, tuple[date, ...]]
+
+    @property
+    def landing_days(self) -> tuple[date, ...]:
+        """The quarantine partitions of the run: the days in [start, end] on which any file landed."""
+        return tuple(sorted({raw.landed_on for raw in self.landed_files}))
 
     @property
     def queries(self) -> tuple[Query, ...]:
@@ -65,47 +90,83 @@ def latest_on_or_before(dates: tuple[date, ...], day: date) -> date | None:
 
 
 def make_plan(config: RunConfig, storage: Storage, catalog: Catalog) -> Plan:
-    """Reads (and strictly checks) the lake files landed in [start, end] and decides what to rebuild."""
+    """Reads the lake files landed in [start, end] and decides what to rebuild. The business dates a fact file
+    touches are those its lines carry that could pass the rules; the SQL decides which lines do."""
     warehouse: list[Query] = []
+    landed_files: list[RawFile] = []
     touched: set[date] = set()
-    for table in FACT_TABLES:
-        source = SOURCES[table.name]
-        landed = catalog.lake_rows(source.name, catalog.lake_files(source.name, config.start, config.end))
-        business_dates = sorted(set(landed[source.business_date].to_pylist()))
-        if business_dates:
-            touched.update(business_dates)
-            # a business date X is carried by the files landed in [X - 1, X + late window]
-            landed_from = business_dates[0] - DAY
-            landed_to = business_dates[-1] + config.late_window_days * DAY
-            params = {
-                "landed_from": landed_from,
-                "landed_to": landed_to,
-                "business_dates": tuple(business_dates),
-            }
-            warehouse.append(Query(table, params, tuple(business_dates)))
-
     snapshot_days: dict[str, tuple[date, ...]] = {}
-    for table in SNAPSHOT_TABLES:
-        landed_on = sorted(
-            {raw.landed_on for raw in catalog.lake_files(table.name, config.start, config.end)}
-        )
-        snapshot_days[table.name] = tuple(landed_on)
-        if landed_on:
-            params = {"landed_from": landed_on[0], "landed_to": landed_on[-1]}
-            warehouse.append(Query(table, params, tuple(landed_on)))
+    for table in WAREHOUSE_TABLES:
+        source = SOURCES[table.name]
+        files = catalog.lake_files(source.name, config.start, config.end)
+        landed_files += files
+        lines = catalog.lake_rows(source.name, files)
+        if source.business_date:
+            dates = candidate_business_dates(lines, source, config.late_window_days)
+            touched.update(dates)
+            if files:
+                warehouse.append(fact_query(config, catalog, table, dates))
+        else:
+            snapshot_days[table.name] = tuple(sorted(set(lines["dt"].to_pylist())))
+            if files:
+                params = {"landed_from": files[0].landed_on, "landed_to": files[-1].landed_on}
+                warehouse.append(Query(table, params | dict(table.limits), snapshot_days[table.name]))
+    features = features_plan(config, storage, touched, snapshot_days)
+    return Plan(tuple(warehouse), tuple(landed_files), features)
 
+
+def parse_business_date(text: str | None) -> date | None:
+    """A business date the way the SQL types it: `YYYY-MM-DD` after trimming spaces, on the calendar."""
+    text = (text or "").strip(" ")
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def candidate_business_dates(lines: pa.Table, source: Source, late_window_days: int) -> set[date]:
+    dates = set()
+    for text, landed_on in zip(lines[source.business_date].to_pylist(), lines["dt"].to_pylist(), strict=True):
+        day = parse_business_date(text)
+        first, last = source.business_date_window(landed_on, late_window_days)
+        if day is not None and first <= day <= last:
+            dates.add(day)
+    return dates
+
+
+def fact_query(config: RunConfig, catalog: Catalog, table: Table, dates: set[date]) -> Query:
+    """A business date X is carried by the files landed in [X - lead, X + late window]: each touched date is
+    rebuilt from all of them, and every line landed in [start, end] is checked (and maybe quarantined)."""
+    source = SOURCES[table.name]
+    landed_from = min([config.start, *(day - source.lead_days * DAY for day in dates)])
+    landed_to = max([config.end, *(day + config.late_window_days * DAY for day in dates)])
+    params: dict[str, SqlParam] = {"landed_from": landed_from, "landed_to": landed_to}
+    for master in ("stores", "items"):
+        # from the snapshot in force on the first landing day: the latest file with lines landed by then
+        earlier = catalog.lake_files(master, date.min, landed_from)
+        in_force = next((raw for raw in reversed(earlier) if catalog.lake_rows(master, [raw]).num_rows), None)
+        params[f"{master}_from"] = in_force.landed_on if in_force else landed_from
+    params["late_window_days"] = config.late_window_days
+    return Query(table, params | dict(table.limits), tuple(sorted(dates)))
+
+
+def features_plan(
+    config: RunConfig, storage: Storage, touched: set[date], snapshot_days: dict[str, tuple[date, ...]]
+) -> Query | None:
+    """The features query for warehouse partitions of these dates and master snapshots of these days."""
     snapshot_dates = {
         table.name: tuple(
             sorted(
                 set(storage.partition_dates(config.buckets.warehouse, table.name))
-                | set(snapshot_days[table.name])
+                | set(snapshot_days.get(table.name, ()))
             )
         )
         for table in SNAPSHOT_TABLES
     }
     targets = feature_targets(config, storage, touched, snapshot_days, snapshot_dates)
-    features = features_query(config, targets, snapshot_dates) if targets else None
-    return Plan(tuple(warehouse), features, snapshot_dates)
+    return features_query(config, targets, snapshot_dates) if targets else None
 
 
 def feature_targets(
@@ -153,7 +214,7 @@ def features_query(
                 f"committed in {committed} and none landed in {landed} from {config.start} to {config.end}"
             )
         params[f"{table.name}_from"] = snapshot
-    return Query(FEATURES, params, tuple(targets))
+    return Query(FEATURES, params, tuple(targets), snapshot_dates)
 
 
 def rendered_sql(plan: Plan) -> list[tuple[str, str]]:
@@ -173,9 +234,24 @@ class Publication:
     checks: list[dict]
 
 
-def run(config: RunConfig, storage: Storage, catalog: Catalog, engine: Engine, plan: Plan) -> dict[str, int]:
-    """Computes every warehouse table before publishing any (a data error publishes nothing), publishes them,
-    then computes and publishes the features from the committed warehouse. Returns partitions per table."""
+class Registry(Protocol):
+    def register(self, layer: str, table: str, locations: Mapping[date, str]) -> None:
+        """Makes partitions `{dt: S3 folder}` of `layer.table` visible to Athena (creates or re-points)."""
+        ...
+
+
+def run(
+    config: RunConfig,
+    storage: Storage,
+    catalog: Catalog,
+    engine: Engine,
+    plan: Plan,
+    registry: Registry | None = None,
+) -> dict[str, int]:
+    """Computes and checks every warehouse table and the quarantine before publishing any (a breached
+    threshold publishes nothing), publishes them, then computes and publishes the features of what was kept.
+    With a registry (Athena), the lake landing folders a query reads are registered before it runs, and
+    every published partition once committed. Returns partitions per table."""
     run_id = layout.new_run_id()
     logs.info(
         "run_started",
@@ -184,20 +260,58 @@ def run(config: RunConfig, storage: Storage, catalog: Catalog, engine: Engine, p
         start=config.start,
         end=config.end,
     )
-    publications = []
+    lines_of = {}
     for query in plan.warehouse:
-        result = engine.run(query.sql_name, query.params)
-        publications += warehouse_publications(config, catalog, query, split_by_dt(result, query.table))
-    publish(config, storage, catalog, run_id, publications)
-    if plan.features:
-        result = engine.run(plan.features.sql_name, plan.features.params)
-        publications_of_features = features_publications(catalog, plan, split_by_dt(result, FEATURES))
-        publish(config, storage, catalog, run_id, publications_of_features)
+        if registry:
+            register_lake_reads(config, catalog, registry, query)
+        lines_of[query.table.name] = run_warehouse_query(engine, query)
+    publications = [
+        publication
+        for query in plan.warehouse
+        for publication in warehouse_publications(config, storage, catalog, query, lines_of[query.table.name])
+    ]
+    publications += quarantine_publications(config, catalog, plan, lines_of)
+    stop_on_breaches(publications)
+    publish(config, storage, catalog, run_id, publications, registry)
+
+    touched = {p.dt for p in publications if p.table in FACT_TABLES}
+    snapshot_days = {
+        table.name: tuple(sorted(p.dt for p in publications if p.table is table)) for table in SNAPSHOT_TABLES
+    }
+    features = features_plan(config, storage, touched, snapshot_days)
+    if features:
+        result = engine.run(features.sql_name, features.params)
+        publications_of_features = features_publications(catalog, features, split_by_dt(result, FEATURES))
+        publish(config, storage, catalog, run_id, publications_of_features, registry)
         publications += publications_of_features
     published: dict[str, int] = defaultdict(int)
     for publication in publications:
         published[publication.table.name] += 1
     return dict(published)
+
+
+def register_lake_reads(config: RunConfig, catalog: Catalog, registry: Registry, query: Query) -> None:
+    """Registers the landing folders of every lake table the query reads, within its `dt` predicates."""
+    for name, intervals in partition_reads(render(query.sql_name, query.params)).items():
+        layer, source = name.split(".")
+        if layer != "lake":
+            continue
+        first, last = min(i[0] for i in intervals), max(i[1] for i in intervals)
+        landed = {
+            raw.landed_on
+            for raw in catalog.lake_files(source, first, last)
+            if any(low <= raw.landed_on <= high for low, high in intervals)
+        }
+        folders = {day: layout.s3_uri(config.buckets.lake, layout.lake_prefix(source, day)) for day in landed}
+        registry.register("lake", source, folders)
+
+
+def run_warehouse_query(engine: Engine, query: Query) -> pa.Table:
+    """Every raw line the query read, with its outcome (OUTCOME_SCHEMA), `dt` and the table's columns."""
+    result = engine.run(query.sql_name, query.params)
+    if result.schema.names != query.table.result_schema.names:
+        raise ValueError(f"{query.table.qualified_name} query returned {result.schema.names}")
+    return result.cast(query.table.result_schema)
 
 
 def split_by_dt(result: pa.Table, table: Table) -> dict[date, pa.Table]:
@@ -225,66 +339,108 @@ def unique_key_check(table: Table, dt: date, rows: pa.Table) -> dict:
     return {"rule": "unique_key", "passed": True, "key": list(table.key)}
 
 
+def with_outcome(lines: pa.Table, outcome: str) -> pa.Table:
+    return lines.filter(pc.equal(lines["outcome"], outcome))
+
+
+def raw_inputs(config: RunConfig, catalog: Catalog, uris) -> list[dict]:
+    prefix = layout.s3_uri(config.buckets.lake, "")
+    return [{"uri": uri, "etag": catalog.etag(uri.removeprefix(prefix))} for uri in sorted(set(uris))]
+
+
 def warehouse_publications(
-    config: RunConfig, catalog: Catalog, query: Query, parts: dict[date, pa.Table]
+    config: RunConfig, storage: Storage, catalog: Catalog, query: Query, lines: pa.Table
 ) -> list[Publication]:
-    table, source = query.table, SOURCES[query.table.name]
-    empty = table.schema.empty_table()
-    if source.business_date is None:
-        return [
-            Publication(
-                table,
-                dt,
-                parts.get(dt, empty),
-                [snapshot_input(config, catalog, table, dt)],
-                [unique_key_check(table, dt, parts.get(dt, empty))],
-            )
-            for dt in query.partitions
-        ]
-    # lineage: the raw files that carry rows of each business date, and how many rows they brought
-    landed = catalog.lake_rows(
-        source.name, catalog.lake_files(source.name, query.params["landed_from"], query.params["landed_to"])
-    )
-    counts = landed.group_by([source.business_date, "source_key"]).aggregate([("line_number", "count")])
-    files_of: dict[date, dict[str, int]] = defaultdict(dict)
-    for day, key, rows_read in zip(*(counts.column(i).to_pylist() for i in range(3)), strict=True):
-        files_of[day][key] = rows_read
+    """The partitions of the query's table that end with kept rows. Each manifest names the raw files with
+    lines of that `dt` and accounts for those lines; a fact partition also gets its row_volume result."""
+    table = query.table
+    parts = split_by_dt(with_outcome(lines, "kept").select(table.schema_with_dt.names), table)
+    dates = [dt for dt in query.partitions if dt in parts]
+    volumes = {}
+    if table in FACT_TABLES and dates:
+        volumes = row_volume_checks(config, storage, table, {dt: parts[dt].num_rows for dt in dates})
     publications = []
-    for dt in query.partitions:
-        rows = parts.get(dt, empty)
-        rows_read = sum(files_of[dt].values())
-        inputs = [
-            {"uri": layout.s3_uri(config.buckets.lake, key), "etag": catalog.etag(key)}
-            for key in sorted(files_of[dt])
-        ]
-        checks = [
-            {"rule": "raw_values_parse", "passed": True, "rows_read": rows_read},
-            {
-                "rule": "business_date_in_late_window",
-                "passed": True,
-                "late_window_days": config.late_window_days,
-            },
-            {**unique_key_check(table, dt, rows), "duplicates_resolved": rows_read - rows.num_rows},
-        ]
-        publications.append(Publication(table, dt, rows, inputs, checks))
+    for dt in dates:
+        of_dt = lines.filter(pc.equal(lines["dt"], dt))
+        checks = [*line_checks(of_dt, config.late_window_days), unique_key_check(table, dt, parts[dt])]
+        if dt in volumes:
+            checks.append(volumes[dt])
+        inputs = raw_inputs(config, catalog, of_dt["source_uri"].to_pylist())
+        publications.append(Publication(table, dt, parts[dt], inputs, checks))
     return publications
 
 
-def snapshot_input(config: RunConfig, catalog: Catalog, table: Table, dt: date) -> dict:
-    winner = max(raw.key for raw in catalog.lake_files(table.name, dt, dt))  # the last file name wins
-    return {"uri": layout.s3_uri(config.buckets.lake, winner), "etag": catalog.etag(winner)}
+def row_volume_checks(config: RunConfig, storage: Storage, table: Table, rows: dict[date, int]) -> dict:
+    """row_volume for each partition this run publishes, against the committed partitions before it (this
+    run's own included, as they commit with it). Older counts come from their manifests."""
+    bucket = config.buckets.warehouse
+    history_from = min(rows) - ROW_VOLUME_LOOKUP_DAYS * DAY
+    known = sorted(set(storage.partition_dates(bucket, table.name, history_from, max(rows))) | set(rows))
+    committed_rows: dict[date, int | None] = {}
+
+    def rows_of(dt: date) -> int | None:
+        if dt in rows:
+            return rows[dt]
+        if dt not in committed_rows:
+            manifest = storage.read_manifest(bucket, table.name, dt)
+            committed_rows[dt] = manifest.content["rows"] if manifest else None
+        return committed_rows[dt]
+
+    results = {}
+    for dt in sorted(rows):
+        earlier = [rows_of(day) for day in [day for day in known if day < dt][-ROW_VOLUME_HISTORY:]]
+        results[dt] = row_volume(rows[dt], [count for count in earlier if count is not None])
+    return results
 
 
-def features_publications(catalog: Catalog, plan: Plan, parts: dict[date, pa.Table]) -> list[Publication]:
+def quarantine_publications(
+    config: RunConfig, catalog: Catalog, plan: Plan, lines_of: dict[str, pa.Table]
+) -> list[Publication]:
+    """One quarantine partition per landing day of the run, even without rejected lines: its manifest
+    accounts for every line landed that day, per source, with the reject_ratio of each."""
     publications = []
-    for t in plan.features.partitions:
+    for day in plan.landing_days:
+        parts, checks = [], []
+        for name, lines in lines_of.items():
+            landed = lines.filter(pc.equal(lines["landed_dt"], day))
+            rejected = with_outcome(landed, "quarantined")
+            source = pa.array([name] * rejected.num_rows, type=pa.string())
+            parts.append(rejected.select(QUARANTINE.schema.names[1:]).add_column(0, "source", source))
+            table = TABLES[f"warehouse.{name}"]
+            source_checks = [reject_ratio(table, landed), *line_checks(landed, config.late_window_days)]
+            checks += [{**check, "source": name} for check in source_checks]
+        rows = pa.concat_tables(parts).cast(QUARANTINE.schema)
+        rows = rows.sort_by([(key, "ascending") for key in QUARANTINE.key])
+        uris = [raw.uri for raw in plan.landed_files if raw.landed_on == day]
+        inputs = raw_inputs(config, catalog, uris)
+        publications.append(Publication(QUARANTINE, day, rows.combine_chunks(), inputs, checks))
+    return publications
+
+
+def stop_on_breaches(publications: list[Publication]) -> None:
+    """A breached table-level rule stops the run before anything is published (exit 3)."""
+    breaches = [
+        f"{p.table.qualified_name} dt={p.dt}"
+        + (f" {check['source']}" if "source" in check else "")
+        + f": {describe_breach(check)}"
+        for p in publications
+        for check in p.checks
+        if not check["passed"]
+    ]
+    if breaches:
+        raise DataError(f"data checks failed, nothing published: {'; '.join(breaches)}")
+
+
+def features_publications(catalog: Catalog, query: Query, parts: dict[date, pa.Table]) -> list[Publication]:
+    publications = []
+    for t in query.partitions:
         rows = parts.get(t, FEATURES.schema.empty_table())
         upstream: list[Manifest | None] = [
             catalog.manifest(SALES, day) for day in days(t - LOOK_BACK_DAYS * DAY, t)
         ]
         upstream.append(catalog.manifest(PRICES, t))
         upstream += [
-            catalog.manifest(table, latest_on_or_before(plan.snapshot_dates[table.name], t))
+            catalog.manifest(table, latest_on_or_before(query.snapshots[table.name], t))
             for table in SNAPSHOT_TABLES
         ]
         inputs = [manifest.as_input() for manifest in upstream if manifest is not None]
@@ -292,10 +448,18 @@ def features_publications(catalog: Catalog, plan: Plan, parts: dict[date, pa.Tab
     return publications
 
 
-def publish(config: RunConfig, storage: Storage, catalog: Catalog, run_id: str, publications: list) -> None:
-    """Publishes partitions concurrently, each atomic on its own (its manifest is its commit), then deletes
-    the run folders they superseded. Those are listed before the first commit, one listing per table, so a
-    folder written meanwhile by another run is never touched."""
+def publish(
+    config: RunConfig,
+    storage: Storage,
+    catalog: Catalog,
+    run_id: str,
+    publications: list,
+    registry: Registry | None = None,
+) -> None:
+    """Publishes partitions concurrently, each atomic on its own (its manifest is its commit), registers
+    them (Athena's switch to the new run folder, after the commit and before the old folder goes), then
+    deletes the run folders they superseded. Those are listed before the first commit, one listing per
+    table, so a folder written meanwhile by another run is never touched."""
     superseded: dict[str, list[str]] = defaultdict(list)
     for table in {p.table.name: p.table for p in publications}.values():
         dates = {p.dt for p in publications if p.table is table}
@@ -330,5 +494,14 @@ def publish(config: RunConfig, storage: Storage, catalog: Catalog, run_id: str, 
                 dt=publication.dt,
                 rows=publication.rows.num_rows,
             )
+    if registry:
+        for table in {p.table.name: p.table for p in publications}.values():
+            bucket = config.buckets.of(table.layer)
+            folders = {
+                p.dt: layout.s3_uri(bucket, layout.run_prefix(table.name, p.dt, run_id))
+                for p in publications
+                if p.table is table
+            }
+            registry.register(table.layer, table.name, folders)
     for bucket, keys in superseded.items():
         storage.delete(bucket, keys)

@@ -77,6 +77,11 @@ class Storage:
     def __init__(self, client) -> None:
         self._s3 = client
 
+    @property
+    def client(self):  # type: ignore[no-untyped-def]
+        """The boto3 S3 client, for the Athena engine's staged results."""
+        return self._s3
+
     @classmethod
     def connect(cls) -> "Storage":
         """A client configured by the standard AWS settings (AWS_REGION, AWS_ENDPOINT_URL, the task role)."""

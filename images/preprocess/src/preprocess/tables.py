@@ -1,4 +1,6 @@
-"""The tables preprocess writes (docs/s3-layout.md, "Tables"): layer, Parquet schema without `dt`, key."""
+"""The tables preprocess writes (docs/s3-layout.md, "Tables"): layer, Parquet schema without `dt`, key, and
+the data-quality thresholds declared for each: the row-level limits its SQL file takes as parameters, and
+the table-level rules that stop a run (reject_ratio, row_volume)."""
 
 from dataclasses import dataclass
 
@@ -19,6 +21,8 @@ class Table:
     layer: str
     schema: pa.Schema
     key: tuple[str, ...]
+    limits: tuple[tuple[str, int], ...] = ()  # SQL parameters of the out_of_range rule, e.g. max_units_sold
+    max_reject_ratio: float = 0.01  # quarantined / read, per source and landing day
 
     @property
     def qualified_name(self) -> str:
@@ -29,6 +33,11 @@ class Table:
     def schema_with_dt(self) -> pa.Schema:
         """The shape of an engine result or a loaded range: `dt` first, then the stored columns."""
         return pa.schema([pa.field("dt", pa.date32()), *self.schema])
+
+    @property
+    def result_schema(self) -> pa.Schema:
+        """What the table's warehouse SQL file returns: each raw line's fate, then `dt` and the columns."""
+        return pa.schema([*OUTCOME_SCHEMA, *self.schema_with_dt])
 
     def glue_schema(self) -> list[dict[str, str]]:
         return [{"name": field.name, "type": GLUE_TYPES[field.type]} for field in self.schema]
@@ -43,12 +52,14 @@ SALES = Table(
     "warehouse",
     _schema(store_id=pa.string(), item_id=pa.string(), units_sold=pa.int64()),
     ("store_id", "item_id"),
+    limits=(("max_units_sold", 10_000),),
 )
 PRICES = Table(
     "prices",
     "warehouse",
     _schema(store_id=pa.string(), item_id=pa.string(), unit_price=pa.float64(), on_promotion=pa.bool_()),
     ("store_id", "item_id"),
+    limits=(("max_unit_price", 10_000),),
 )
 STORES = Table(
     "stores",
@@ -61,6 +72,7 @@ ITEMS = Table(
     "warehouse",
     _schema(item_id=pa.string(), item_name=pa.string(), category=pa.string(), base_price=pa.float64()),
     ("item_id",),
+    limits=(("max_base_price", 10_000),),
 )
 HOLIDAYS = Table(
     "holidays", "warehouse", _schema(holiday_date=pa.date32(), holiday_name=pa.string()), ("holiday_date",)
@@ -91,6 +103,31 @@ FEATURES = Table(
     ("store_id", "item_id"),
 )
 
+# Every raw line a run rejects, partitioned by the day its file landed (docs/s3-layout.md, "Quarantine").
+QUARANTINE = Table(
+    "quarantine",
+    "warehouse",
+    _schema(
+        source=pa.string(), source_uri=pa.string(), rule=pa.string(), column=pa.string(), raw_line=pa.string()
+    ),
+    ("source", "source_uri", "rule", "column", "raw_line"),
+)
+# What a warehouse SQL file returns besides `dt` and its table's columns: the fate of each raw line.
+OUTCOME_SCHEMA = pa.schema(
+    [
+        ("outcome", pa.string()),  # kept | quarantined | duplicate | superseded
+        ("landed_dt", pa.date32()),
+        ("source_uri", pa.string()),
+        ("rule", pa.string()),
+        ("column", pa.string()),
+        ("raw_line", pa.string()),
+    ]
+)
+ROW_VOLUME_HISTORY = 28  # committed partitions the row_volume rule takes the median of
+ROW_VOLUME_MIN_HISTORY = 7  # fewer than this: the rule is skipped
+ROW_VOLUME_BOUNDS = (0.5, 2.0)  # rows / trailing median outside these breach
+
 FACT_TABLES = (SALES, PRICES)  # partitioned by business date, rebuilt from a late window of landings
 SNAPSHOT_TABLES = (STORES, ITEMS, HOLIDAYS)  # partitioned by landing date, one snapshot per landing day
-TABLES = {table.qualified_name: table for table in (*FACT_TABLES, *SNAPSHOT_TABLES, FEATURES)}
+WAREHOUSE_TABLES = (*FACT_TABLES, *SNAPSHOT_TABLES)
+TABLES = {table.qualified_name: table for table in (*WAREHOUSE_TABLES, QUARANTINE, FEATURES)}
