@@ -13,6 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlglot
+from preprocess.engine import sql_names, sql_text
+from preprocess.tables import OUTCOME_SCHEMA, QUARANTINE, TABLES
 
 from scripts.emulator import Emulator, terraform_destroy, terraform_env, terraform_plan_has_changes
 from tests.terraform.contract import (
@@ -171,6 +174,29 @@ def test_glue_tables_have_the_contract_columns(env: AppliedEnv):
         columns = [(column["Name"], column["Type"]) for column in table["StorageDescriptor"]["Columns"]]
         assert columns == contract[key], key
         assert [(part["Name"], part["Type"]) for part in table["PartitionKeys"]] == [("dt", "date")], key
+
+
+def test_glue_tables_are_what_the_sql_files_write(env: AppliedEnv):
+    # The chain SQL file -> preprocess's table schema (the engine result is checked and cast to it) -> Glue.
+    tables = glue_tables(env)
+
+    for sql_name in sql_names():
+        layer, name = sql_name.split("/")
+        glue_columns = [
+            (c["Name"], c["Type"]) for c in tables[f"{layer}.{name}"]["StorageDescriptor"]["Columns"]
+        ]
+        selects = sqlglot.parse_one(re.sub(r"\{\{\s*\w+\s*\}\}", "NULL", sql_text(sql_name)), read="trino")
+        fates = OUTCOME_SCHEMA.names if layer == "warehouse" else []  # every raw line's fate comes first
+        assert selects.named_selects == [*fates, "dt", *(column for column, _ in glue_columns)], sql_name
+        declared = TABLES[f"{layer}.{name}"].glue_schema()
+        assert glue_columns == [(column["name"], column["type"]) for column in declared], sql_name
+    quarantine = tables["warehouse.quarantine"]["StorageDescriptor"]["Columns"]
+    assert [(c["Name"], c["Type"]) for c in quarantine] == [
+        (c["name"], c["type"]) for c in QUARANTINE.glue_schema()
+    ]
+    assert set(QUARANTINE.schema.names) - {"source"} <= set(
+        OUTCOME_SCHEMA.names
+    )  # the fates it is built from
 
 
 def test_lake_tables_read_raw_csv_with_its_header_skipped(env: AppliedEnv):
