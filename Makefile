@@ -97,6 +97,13 @@ IMAGE_TAG ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo dev)
 plan: setup ## terraform plan of ENV=dev|prod (offline with fake credentials unless terraform/envs/$(ENV)/backend.hcl exists)
 	$(BIN)/python -m scripts.plan $(ENV) --image-tag $(IMAGE_TAG)
 
+# Not part of `make test`: measures, writes build/bench/results.json and docs/benchmarks.md (a few minutes).
+BENCH_SCALE ?= default
+
+.PHONY: bench
+bench: setup ## Benchmarks: scenarios vs their goals, then docs/benchmarks.md (BENCH_SCALE=small for a quick run)
+	$(BIN)/python -m bench all --scale $(BENCH_SCALE)
+
 ARCH ?= amd64
 
 .PHONY: deploy

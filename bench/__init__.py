@@ -1,0 +1,1 @@
+"""`make bench`: the pipeline measured against its goals (issue 5); `python -m bench --help` lists them."""
