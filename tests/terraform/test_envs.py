@@ -19,7 +19,7 @@ import tftest
 import scripts.plan
 from scripts.plan import OFFLINE_ENVIRONMENT, offline_copy, offline_variables
 from tests.terraform.contract import UNITS
-from tests.terraform.helpers import REPO_ROOT
+from tests.terraform.helpers import REPO_ROOT, as_list
 
 pytestmark = pytest.mark.xdist_group("terraform-envs")
 
@@ -93,10 +93,6 @@ class Plan:
                     for statement in json.loads(policy)["Statement"]
                 ]
         return found
-
-
-def as_list(value: str | list[str]) -> list[str]:
-    return [value] if isinstance(value, str) else list(value)
 
 
 def plan_env(env: str, work_root: Path, **tf_vars: str) -> tftest.TerraformPlanOutput:

@@ -33,10 +33,9 @@ class Catalog:
     def load(self, name: str, intervals: Intervals) -> pa.Table:
         """A table the SQL reads (`lake.sales`, `warehouse.items`, ...) restricted to the `dt` intervals."""
         layer, table = name.split(".", 1)
-        first, last = min(i[0] for i in intervals), max(i[1] for i in intervals)
         if layer == "lake":
-            files = [f for f in self.lake_files(table, first, last) if _within(f.landed_on, intervals)]
-            return self.lake_rows(table, files)
+            return self.lake_rows(table, self.lake_files_within(table, intervals))
+        first, last = min(i[0] for i in intervals), max(i[1] for i in intervals)
         if name not in TABLES:
             raise ValueError(f"the SQL reads {name}, which is not a table of the S3 layout contract")
         return self.partitions(TABLES[name], first, last, intervals)
@@ -45,6 +44,11 @@ class Catalog:
 
     def lake_files(self, source: str, first: date, last: date) -> list[RawFile]:
         return self._storage.lake_files(self._buckets.lake, source, first, last)
+
+    def lake_files_within(self, source: str, intervals: Intervals) -> list[RawFile]:
+        """The raw files of `source` whose landing date lies in one of the `dt` intervals a query names."""
+        first, last = min(i[0] for i in intervals), max(i[1] for i in intervals)
+        return [raw for raw in self.lake_files(source, first, last) if _within(raw.landed_on, intervals)]
 
     def lake_rows(self, source: str, files: list[RawFile]) -> pa.Table:
         """The rows of the given raw files as the lake table holds them, in key order."""

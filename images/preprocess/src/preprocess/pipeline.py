@@ -296,12 +296,7 @@ def register_lake_reads(config: RunConfig, catalog: Catalog, registry: Registry,
         layer, source = name.split(".")
         if layer != "lake":
             continue
-        first, last = min(i[0] for i in intervals), max(i[1] for i in intervals)
-        landed = {
-            raw.landed_on
-            for raw in catalog.lake_files(source, first, last)
-            if any(low <= raw.landed_on <= high for low, high in intervals)
-        }
+        landed = {raw.landed_on for raw in catalog.lake_files_within(source, intervals)}
         folders = {day: layout.s3_uri(config.buckets.lake, layout.lake_prefix(source, day)) for day in landed}
         registry.register("lake", source, folders)
 
