@@ -97,7 +97,8 @@ IMAGE_TAG ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo dev)
 plan: setup ## terraform plan of ENV=dev|prod (offline with fake credentials unless terraform/envs/$(ENV)/backend.hcl exists)
 	$(BIN)/python -m scripts.plan $(ENV) --image-tag $(IMAGE_TAG)
 
-# Not part of `make test`: measures, writes build/bench/results.json and docs/benchmarks.md (a few minutes).
+# Not part of `make test`: measures, writes build/bench/results.json and docs/benchmarks.md (10 to 40
+# minutes on 2 cores, depending on what else runs).
 BENCH_SCALE ?= default
 
 .PHONY: bench
@@ -119,8 +120,12 @@ ops: setup ## Operator CLI on ENV=local|dev|prod: make ops ARGS="status" (run --
 	$(BIN)/python -m scripts.ops --env $(ENV) $(ARGS)
 
 .PHONY: test
-test: setup ## Run the whole test suite (images, contract, Terraform, end to end)
-	$(BIN)/pytest -n 2 --dist loadfile
+test: setup ## Run the whole test suite (images, contract, Terraform, end to end); the longer soaks are `make test-slow`
+	$(BIN)/pytest -n 2 --dist loadfile -m "not slow"
+
+.PHONY: test-slow
+test-slow: setup ## The longer reliability soaks (tests marked slow): every kill point of every unit
+	$(BIN)/pytest -n 2 --dist loadfile -m slow
 
 .PHONY: lint
 lint: setup ## ruff, hadolint (images/*/Dockerfile), lock files fresh (asks PyPI), terraform fmt -check and terraform validate; compose.yaml (compose config) and the GitHub workflows (schema)

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import boto3
 from moto import mock_aws
@@ -87,3 +88,21 @@ def run_unit(main: Callable[[list[str]], int | None], argv: list[str]) -> None:
     if exit_code not in (0, None):
         tail = "\n".join(log.getvalue().strip().splitlines()[-5:])
         raise RuntimeError(f"{' '.join(argv[:2])} exited {exit_code}:\n{tail}")
+
+
+def upload_folder(folder: Path, bucket: str) -> None:
+    """Every file under `folder` as an object of `bucket`, keyed by its path relative to the folder."""
+    s3 = boto3.client("s3")
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            s3.put_object(Bucket=bucket, Key=path.relative_to(folder).as_posix(), Body=path.read_bytes())
+
+
+def download_bucket(bucket: str, folder: Path) -> None:
+    """Every object of `bucket` as a file under `folder`: what one process made, for the next to read."""
+    s3 = boto3.client("s3")
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        for entry in page.get("Contents", []):
+            path = folder / entry["Key"]
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(s3.get_object(Bucket=bucket, Key=entry["Key"])["Body"].read())

@@ -287,7 +287,9 @@ def print_summary(result: DemoResult, out_dir: Path) -> None:
         m = overall[name]
         say(f"  {name:<18} {m['wape']:7.3f} {m['mae']:8.3f} {m['rmse']:8.3f}")
     say(f"  {'oracle (truth)':<18} {result.oracle_wape:7.3f}")
-    say(f"Predictions for {result.target_date}: {result.rows['mart.predictions']['rows']:,} rows")
+    predictions = result.rows["mart.predictions"]
+    registered = ", registered in Glue for Athena" if predictions["registered"] else ""
+    say(f"Predictions for {result.target_date}: {predictions['rows']:,} rows{registered}")
     say(f"Results in {out_dir}/:")
     say(f"  {result.predictions_csv.relative_to(out_dir.parent) if result.predictions_csv else '-'}")
     say(f"  {result.report_html.relative_to(out_dir.parent) if result.report_html else '-'}")

@@ -56,10 +56,16 @@ def test_demo_runs_the_whole_pipeline_and_leaves_results(tmp_path):
     assert (rows["mart.predictions"]["partitions"], rows["mart.predictions"]["rows"]) == (1, stores_x_items)
     assert rows["warehouse.sales"]["partitions"] == 100
     assert rows["mart.features"]["partitions"] == 101  # every landing day plus the forecast day
-    # preprocess registered every partition it committed in Glue, at the manifest's run folder (Athena's view)
-    for table in ("warehouse.sales", "warehouse.prices", "warehouse.quarantine", "mart.features"):
+    # preprocess and infer registered every partition they committed in Glue, at the manifest's run folder
+    # (Athena's view)
+    for table in (
+        "warehouse.sales",
+        "warehouse.prices",
+        "warehouse.quarantine",
+        "mart.features",
+        "mart.predictions",
+    ):
         assert rows[table]["registered"] == rows[table]["partitions"], table
-    assert rows["mart.predictions"]["registered"] == 0  # infer does not register (yet)
     assert summary["promoted"] is True
     wape = summary["wape"]
     assert wape["oracle"] <= wape["model"] < wape["seasonal_naive"]

@@ -19,15 +19,43 @@ CONTRACT_ACCESS = {
         "s3:DeleteObject": {("warehouse", ""), ("mart", "features/")},
     },
     "train": {
-        "s3:GetObject": {("mart", "features/"), ("artifacts", "models/")},
-        "s3:PutObject": {("artifacts", "models/")},
+        "s3:GetObject": {("mart", "features/"), ("artifacts", "models/"), ("artifacts", "_locks/train/")},
+        "s3:PutObject": {("artifacts", "models/"), ("artifacts", "_locks/train/")},
+        "s3:DeleteObject": {("artifacts", "_locks/train/")},
     },
     "infer": {
-        "s3:GetObject": {("mart", "features/"), ("mart", "predictions/"), ("artifacts", "models/")},
-        "s3:PutObject": {("mart", "predictions/")},
-        "s3:DeleteObject": {("mart", "predictions/")},
+        "s3:GetObject": {
+            ("mart", "features/"),
+            ("mart", "predictions/"),
+            ("mart", "_locks/infer/"),
+            ("artifacts", "models/"),
+        },
+        "s3:PutObject": {("mart", "predictions/"), ("mart", "_locks/infer/")},
+        "s3:DeleteObject": {("mart", "predictions/"), ("mart", "_locks/infer/")},
     },
 }
+# infer's Glue calls (docs/s3-layout.md, "Publishing" step 3): after each commit it reads the storage
+# descriptor of the mart's `predictions` table and creates or re-points that one partition, nothing else.
+INFER_GLUE_ACTIONS = {"glue:CreatePartition", "glue:GetTable", "glue:UpdatePartition"}
+
+
+def infer_glue_resources(account: str, mart_database: str) -> set[str]:
+    """The catalog, the mart database and its `predictions` table: all infer's Glue calls touch."""
+    arn = f"arn:aws:glue:us-east-1:{account}"
+    return {f"{arn}:catalog", f"{arn}:database/{mart_database}", f"{arn}:table/{mart_database}/predictions"}
+
+
+def glue_access(unit_statements: list[dict[str, Any]]) -> tuple[set[str], set[str]]:
+    """(Glue actions, their resources) granted by the statements of a role that grant any Glue action."""
+    actions, resources = set(), set()
+    for statement in unit_statements:
+        glue_actions = {action for action in as_list(statement["Action"]) if action.startswith("glue:")}
+        if glue_actions:
+            actions |= glue_actions
+            resources |= set(as_list(statement["Resource"]))
+    return actions, resources
+
+
 ATHENA_RESULTS_OBJECT_ACTIONS = {
     "s3:AbortMultipartUpload",
     "s3:GetObject",

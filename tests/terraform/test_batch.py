@@ -22,9 +22,12 @@ from scripts.emulator import Emulator
 from tests.terraform.contract import (
     ATHENA_RESULTS_OBJECT_ACTIONS,
     CONTRACT_ACCESS,
+    INFER_GLUE_ACTIONS,
     STAR_RESOURCE_ACTIONS,
     UNITS,
     expected_environment_names,
+    glue_access,
+    infer_glue_resources,
     object_access,
 )
 from tests.terraform.helpers import (
@@ -303,7 +306,8 @@ def test_task_role_lists_only_the_buckets_and_prefixes_it_reads(planned: Planned
     assert listed == {bucket: sorted(prefixes) for bucket, prefixes in expected.items()}
 
 
-def test_only_preprocess_gets_athena_glue_and_the_results_bucket(planned: PlannedExample):
+def test_athena_glue_and_the_results_bucket_go_only_to_the_units_that_call_them(planned: PlannedExample):
+    services_of = {"preprocess": {"s3", "athena", "glue"}, "train": {"s3"}, "infer": {"s3", "glue"}}
     for unit in UNITS:
         unit_statements = statements(planned, unit)
         actions = {action for statement in unit_statements for action in as_list(statement["Action"])}
@@ -314,12 +318,8 @@ def test_only_preprocess_gets_athena_glue_and_the_results_bucket(planned: Planne
             if f"arn:aws:s3:::{BUCKETS['athena_results']}/*" in as_list(statement["Resource"])
             for action in as_list(statement["Action"])
         }
-        if unit == "preprocess":
-            assert services == {"s3", "athena", "glue"}
-            assert results_objects == ATHENA_RESULTS_OBJECT_ACTIONS
-        else:
-            assert services == {"s3"}, unit
-            assert results_objects == set(), unit
+        assert services == services_of[unit], unit
+        assert results_objects == (ATHENA_RESULTS_OBJECT_ACTIONS if unit == "preprocess" else set()), unit
 
     by_sid = {statement["Sid"]: statement for statement in statements(planned, "preprocess")}
     assert sorted(as_list(by_sid["Athena"]["Action"])) == [
@@ -342,6 +342,11 @@ def test_only_preprocess_gets_athena_glue_and_the_results_bucket(planned: Planne
     assert not any("Delete" in action for action in glue_actions)
     assert by_sid["AthenaUnloadCleanup"]["Action"] == "s3:DeleteObject"
     assert by_sid["AthenaUnloadCleanup"]["Resource"] == f"arn:aws:s3:::{BUCKETS['athena_results']}/unload/*"
+    # infer registers the partition of `predictions` it commits: that table of the mart database only.
+    assert glue_access(statements(planned, "infer")) == (
+        INFER_GLUE_ACTIONS,
+        infer_glue_resources(ACCOUNT, "example_basic_mart"),
+    )
 
 
 @pytest.mark.parametrize("unit", UNITS)

@@ -36,7 +36,7 @@ FARGATE_MEMORY = {
     16384: set(range(32768, 122880 + 1, 8192)),
 }
 # The interface endpoints tasks in subnets without NAT need: image pulls (ecr.api, ecr.dkr, and S3 for the
-# layers), logs, and the APIs preprocess calls (athena, glue, sts for the SDK's credential chain).
+# layers), logs, and the APIs preprocess and infer call (athena, glue, sts for the SDK's credential chain).
 INTERFACE_ENDPOINTS = {"ecr.api", "ecr.dkr", "logs", "athena", "glue", "sts"}
 INTERNET_RESOURCE_TYPES = {
     "aws_internet_gateway",

@@ -5,6 +5,7 @@ The tests of this module share one apply (about 70 s, most of it the provider wa
 configurations to read back the same several times) and run in file order: the last one destroys.
 """
 
+import io
 import json
 import re
 from collections.abc import Iterator
@@ -12,20 +13,34 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import sqlglot
+import xgboost as xgb
+from infer.cli import main as infer_main
 from preprocess.engine import sql_names, sql_text
 from preprocess.tables import OUTCOME_SCHEMA, QUARANTINE, TABLES
 
-from scripts.emulator import Emulator, terraform_destroy, terraform_env, terraform_plan_has_changes
+from scripts.emulator import (
+    Emulator,
+    aws_environment,
+    terraform_destroy,
+    terraform_env,
+    terraform_plan_has_changes,
+)
 from tests.terraform.contract import (
     CONTRACT_ACCESS,
+    INFER_GLUE_ACTIONS,
     LOG_DELIVERY_ACTIONS,
     STAR_RESOURCE_ACTIONS,
     UNITS,
     XRAY_ACTIONS,
     environment_names_read_by,
     expected_environment_names,
+    glue_access,
+    infer_glue_resources,
     object_access,
 )
 from tests.terraform.helpers import REPO_ROOT, as_list, emulator_client
@@ -223,6 +238,86 @@ def test_warehouse_and_mart_tables_are_parquet_in_their_bucket_without_projectio
         assert not any(name.startswith("projection.") for name in table["Parameters"]), key
 
 
+ARROW_TYPES = {"string": pa.string(), "bigint": pa.int64(), "double": pa.float64(), "boolean": pa.bool_()}
+
+
+def put_json(s3, bucket: str, key: str, document: Any) -> None:
+    s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(document).encode())
+
+
+def put_model_and_features(s3, target: str) -> None:
+    """A champion model over the contract's feature columns and a features partition for `target`, with
+    made-up values: this is about where the predictions land, not what they say."""
+    features_columns = contract_tables()["mart.features"]
+    model_features = [
+        {"name": name, "type": column_type}
+        for name, column_type in features_columns
+        if name not in ("store_id", "item_id", "units_sold")
+    ]
+    rng = np.random.default_rng(0)
+    booster = xgb.train(
+        {"max_depth": 2, "nthread": 1},
+        xgb.DMatrix(rng.uniform(0, 9, (30, len(model_features))), label=rng.uniform(0, 9, 30)),
+        num_boost_round=2,
+    )
+    version = "20260301T000000Z-00000001"
+    prefix = f"models/demand/versions/{version}/"
+    s3.put_object(Bucket=BUCKETS["artifacts"], Key=prefix + "model.ubj", Body=bytes(booster.save_raw("ubj")))
+    put_json(s3, BUCKETS["artifacts"], prefix + "feature_schema.json", model_features)
+    put_json(s3, BUCKETS["artifacts"], prefix + "_version.json", {"version": version, "promoted": True})
+    put_json(s3, BUCKETS["artifacts"], "models/demand/champion.json", {"version": version})
+
+    value_of = {"string": str, "bigint": int, "double": float, "boolean": bool}
+    rows = [{name: value_of[column_type](row) for name, column_type in features_columns} for row in range(3)]
+    schema = pa.schema([(name, ARROW_TYPES[column_type]) for name, column_type in features_columns])
+    buffer = io.BytesIO()
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), buffer, compression="zstd")
+    data_key = f"features/dt={target}/run=20260301T000000Z-00000002/part-00000.zstd.parquet"
+    s3.put_object(Bucket=BUCKETS["mart"], Key=data_key, Body=buffer.getvalue())
+    put_json(s3, BUCKETS["mart"], f"features/dt={target}/_manifest.json", {"files": [{"key": data_key}]})
+
+
+def test_infer_registers_its_predictions_partition_at_the_committed_run_folder(
+    env: AppliedEnv, monkeypatch: pytest.MonkeyPatch
+):
+    # infer run in-process with the environment the stack gives its task definition, against the emulator.
+    s3, glue = env.client("s3"), env.client("glue")
+    [container] = task_definition(env, "infer")["containerDefinitions"]
+    for variable in container["environment"]:
+        monkeypatch.setenv(variable["name"], variable["value"])
+    for name, value in {**aws_environment(env.endpoint), "RUN_DATE": "2026-03-01"}.items():
+        monkeypatch.setenv(name, value)
+    try:
+        put_model_and_features(s3, "2026-03-02")
+        assert infer_main(["run"]) == 0
+        check_predictions_registered(env, s3, glue)
+    finally:
+        # Emptied version by version: moto fails to empty a versioned bucket holding objects at destroy.
+        for layer in ("mart", "artifacts"):
+            delete_every_version(s3, BUCKETS[layer])
+
+
+def delete_every_version(s3, bucket: str) -> None:
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+        for version in page.get("Versions", []) + page.get("DeleteMarkers", []):
+            s3.delete_object(Bucket=bucket, Key=version["Key"], VersionId=version["VersionId"])
+
+
+def check_predictions_registered(env: AppliedEnv, s3, glue) -> None:
+    manifest_key = "predictions/dt=2026-03-02/_manifest.json"
+    manifest = json.loads(s3.get_object(Bucket=BUCKETS["mart"], Key=manifest_key)["Body"].read())
+    partition = glue.get_partition(
+        DatabaseName=DATABASES["mart"], TableName="predictions", PartitionValues=["2026-03-02"]
+    )["Partition"]
+    run_folder = f"s3://{BUCKETS['mart']}/predictions/dt=2026-03-02/run={manifest['run_id']}/"
+    assert partition["StorageDescriptor"]["Location"] == run_folder
+    assert manifest["files"][0]["key"].startswith(run_folder.removeprefix(f"s3://{BUCKETS['mart']}/"))
+    table_columns = glue_tables(env)["mart.predictions"]["StorageDescriptor"]["Columns"]
+    assert partition["StorageDescriptor"]["Columns"] == table_columns
+    written = [(column["name"], column["type"]) for column in manifest["schema"]]
+    assert [(column["Name"], column["Type"]) for column in table_columns] == written
+
+
 def test_athena_workgroup_runs_engine_3_with_enforced_encrypted_results(env: AppliedEnv):
     workgroup = env.client("athena").get_work_group(WorkGroup="batchml-local")["WorkGroup"]
     configuration = workgroup["Configuration"]
@@ -250,14 +345,19 @@ def test_task_definition_sets_what_the_cli_reads(env: AppliedEnv, unit: str):
     [container] = task_definition(env, unit)["containerDefinitions"]
 
     environment = {variable["name"]: variable["value"] for variable in container["environment"]}
-    athena = {"ENGINE", "ATHENA_WORKGROUP", "GLUE_DATABASE_PREFIX"} if unit == "preprocess" else set()
-    assert set(environment) == expected_environment_names(unit) | athena
+    catalog = {
+        "preprocess": {"ENGINE", "ATHENA_WORKGROUP", "GLUE_DATABASE_PREFIX"},
+        "train": set(),
+        "infer": {"GLUE_DATABASE_PREFIX"},
+    }[unit]
+    assert set(environment) == expected_environment_names(unit) | catalog
     assert set(environment) - {"AWS_REGION", "AWS_DEFAULT_REGION"} <= environment_names_read_by(unit)
     for name, layer in [("LAKE_BUCKET", "lake"), ("MART_BUCKET", "mart"), ("ARTIFACTS_BUCKET", "artifacts")]:
         if name in environment:
             assert environment[name] == BUCKETS[layer]
     if unit == "preprocess":
         assert (environment["ENGINE"], environment["ATHENA_WORKGROUP"]) == ("athena", "batchml-local")
+    if "GLUE_DATABASE_PREFIX" in catalog:
         assert environment["GLUE_DATABASE_PREFIX"] == "batchml_local"
     assert container["image"].endswith(f"/batchml-local/{unit}:local")
 
@@ -316,6 +416,10 @@ def test_task_roles_touch_exactly_the_contract_prefixes(env: AppliedEnv):
 
     for unit in UNITS:
         assert object_access(statements[f"batchml-local-{unit}-task"], BUCKETS) == CONTRACT_ACCESS[unit], unit
+    assert glue_access(statements["batchml-local-infer-task"]) == (
+        INFER_GLUE_ACTIONS,
+        infer_glue_resources("123456789012", DATABASES["mart"]),
+    )
 
 
 def test_no_role_allows_a_star_action_or_a_star_resource(env: AppliedEnv):

@@ -6,7 +6,15 @@ import pytest
 from infer import pipeline
 from infer.cli import main
 
-ENV_VARS = ["RUN_DATE", "MART_BUCKET", "ARTIFACTS_BUCKET", "MODEL_NAME", "MODEL_VERSION", "LOG_FORMAT"]
+ENV_VARS = [
+    "RUN_DATE",
+    "MART_BUCKET",
+    "ARTIFACTS_BUCKET",
+    "MODEL_NAME",
+    "MODEL_VERSION",
+    "GLUE_DATABASE_PREFIX",
+    "LOG_FORMAT",
+]
 
 
 def test_help_lists_every_environment_variable(capsys):

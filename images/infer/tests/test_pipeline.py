@@ -282,6 +282,31 @@ def test_features_that_do_not_match_the_model_fail_naming_the_column(
     assert predictions_keys(world) == []
 
 
+@pytest.mark.parametrize(
+    ("change", "column"),
+    [
+        (lambda features: [f for f in features if f["name"] != "lag_28"], "lag_28"),
+        (lambda features: [*features, {"name": "temperature", "type": "double"}], "temperature"),
+        (
+            lambda features: [{**f, "type": "bigint"} if f["name"] == "lag_1" else f for f in features],
+            "lag_1",
+        ),
+    ],
+    ids=["model-lacks-a-mart-column", "model-wants-a-column-the-mart-lacks", "model-retypes-a-column"],
+)
+def test_a_model_whose_feature_schema_does_not_match_the_mart_is_refused_naming_the_column(
+    world, run_infer, features_table, change, column
+):
+    world.put_model(V1, features=change(world.model_features))
+    world.put_features(world.target, features_table)
+
+    result = run_infer()
+
+    assert result.code == 3
+    assert len(result.errors) == 1 and f"'{column}'" in result.errors[0] and V1 in result.errors[0]
+    assert predictions_keys(world) == []
+
+
 def test_a_failed_run_leaves_the_previous_partition_as_it_was(world, run_infer, features_table):
     world.put_model(V1)
     world.put_features(world.target, features_table)

@@ -231,6 +231,13 @@ def aws_env(monkeypatch):
         "PROMOTION_MARGIN",
         "LOG_FORMAT",
         "LOG_LEVEL",
+        "TRAIN_MEMORY_MODE",
+        "TRAIN_MEMORY_LIMIT_MIB",
+        "TRAIN_CACHE_DIR",
+        "MODEL_VERSION",
+        "FAIL_IF_NOT_PROMOTED",
+        "MLFLOW_TRACKING_URI",
+        "MLFLOW_EXPERIMENT_NAME",
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")

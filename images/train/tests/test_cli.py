@@ -15,6 +15,12 @@ ENV_VARS = (
     "VALIDATION_DAYS",
     "SEED",
     "PROMOTION_MARGIN",
+    "FAIL_IF_NOT_PROMOTED",
+    "MLFLOW_TRACKING_URI",
+    "MLFLOW_EXPERIMENT_NAME",
+    "TRAIN_MEMORY_MODE",
+    "TRAIN_MEMORY_LIMIT_MIB",
+    "TRAIN_CACHE_DIR",
     "LOG_FORMAT",
 )
 BUCKETS = ["--mart-bucket", "m", "--artifacts-bucket", "a"]
@@ -40,6 +46,9 @@ def test_help_lists_every_environment_variable(monkeypatch, capsys):
         (["run", *BUCKETS], "--date"),
         (["run", "--date", "2026-03-01", *BUCKETS, "--validation-days", "56"], "VALIDATION_DAYS"),
         (["run", "--date", "2026-03-01", *BUCKETS, "--log-format", "xml"], "--log-format"),
+        (["run", "--date", "2026-03-01", *BUCKETS, "--memory-mode", "disk"], "--memory-mode"),
+        (["run", "--date", "2026-03-01", *BUCKETS, "--memory-limit-mib", "0"], "TRAIN_MEMORY_LIMIT_MIB"),
+        (["run", "--date", "2026-03-01", *BUCKETS, "--cache-dir", "/no/such/folder"], "TRAIN_CACHE_DIR"),
     ],
 )
 def test_usage_errors_exit_2_with_one_line(aws_env, capsys, argv, message):
@@ -88,3 +97,13 @@ def test_unexpected_failure_exit_1_one_line_traceback_only_in_debug(
     assert lines[-1] == "train: error: unexpected KeyError: 'boom'"
     logged = [json.loads(line) for line in lines[:-1]]
     assert any("traceback" in entry for entry in logged) is (level == "DEBUG")
+
+
+def test_a_malformed_boolean_in_the_environment_exits_2(aws_env, monkeypatch, capsys):
+    monkeypatch.setenv("FAIL_IF_NOT_PROMOTED", "maybe")
+
+    assert main(["run", "--date", "2026-03-01", *BUCKETS]) == 2
+
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("train: error: Invalid value for '--fail-if-not-promoted'")
+    assert "FAIL_IF_NOT_PROMOTED" in line

@@ -29,7 +29,7 @@ def test_a_partition_replaced_while_reading_is_read_again_from_its_new_manifest(
     mart.publish_window(days)
     storage = ReplacedWhileReading(s3, mart, days[1])
 
-    window = dataset.read_window(storage, mart.bucket, days)
+    window = dataset.read_window(storage, mart.bucket, dataset.read_manifests(storage, mart.bucket, days))
 
     replaced = window.partitions[1]
     assert replaced.manifest_sha256 == hashlib.sha256(storage.new_manifest).hexdigest()
@@ -44,7 +44,10 @@ def test_the_window_is_sorted_and_carries_dt_from_the_key(s3, mart):
     first = mart.table(days[0])
     mart.publish(days[0], first.take(pa.array(range(first.num_rows - 1, -1, -1))))
 
-    table = dataset.read_window(Storage(s3), mart.bucket, days).table
+    storage = Storage(s3)
+    table = dataset.read_window(
+        storage, mart.bucket, dataset.read_manifests(storage, mart.bucket, days)
+    ).table
 
     assert table.column_names == [name for name, _ in dataset.FEATURES_SCHEMA] + ["dt"]
     assert table["dt"].to_pylist() == [days[0]] * first.num_rows + [days[1]] * mart.table(days[1]).num_rows

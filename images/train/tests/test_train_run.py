@@ -54,15 +54,23 @@ def test_first_run_writes_every_artifact_and_becomes_champion(
     assert {key.removeprefix(prefix) for key in artifacts.keys(prefix)} == ARTIFACT_FILES
     version_writes = [key for key in recorded_puts if key.startswith(prefix)]
     assert version_writes[-1] == prefix + "_version.json"
-    # The pointer moves only once the version it names is committed.
-    assert recorded_puts.index("models/demand/champion.json") > recorded_puts.index(prefix + "_version.json")
+    # The pointer moves only once the version it names is committed, and after its history entry.
+    [history_key] = artifacts.keys("models/demand/champion_history/")
+    assert history_key.endswith(f"-{version}.json")
+    assert (
+        recorded_puts.index(prefix + "_version.json")
+        < recorded_puts.index(history_key)
+        < recorded_puts.index("models/demand/champion.json")
+    )
 
     record = artifacts.json(prefix + "_version.json")
     assert record["promoted"] is True
     assert (record["model_name"], record["version"], record["run_date"]) == ("demand", version, "2026-03-31")
     champion = artifacts.json("models/demand/champion.json")
     assert champion["version"] == version
-    assert set(champion) == {"model_name", "version", "promoted_at", "metrics"}
+    assert champion["replaced"] is None and champion["earlier_champions"] == []
+    assert champion["reason"] == record["reason"] == "no champion yet: the first version becomes champion"
+    assert artifacts.json(history_key) == champion
 
     metrics = artifacts.json(prefix + "metrics.json")
     overall = metrics["overall"]
@@ -95,7 +103,10 @@ def test_first_run_writes_every_artifact_and_becomes_champion(
         {"name": "day_of_month", "type": "bigint"},
         {"name": "month", "type": "bigint"},
     ]
-    assert [column["name"] for column in schema] == artifacts.json(prefix + "params.json")["features"]
+    params = artifacts.json(prefix + "params.json")
+    assert [column["name"] for column in schema] == params["features"]
+    # The fixture's window is far below this machine's memory: auto keeps it in memory.
+    assert (params["memory"]["mode"], params["memory"]["requested"]) == ("in-memory", "auto")
     assert not {"store_id", "item_id", "units_sold"} & {column["name"] for column in schema}
 
     lineage = artifacts.json(prefix + "lineage.json")

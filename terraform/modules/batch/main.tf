@@ -56,8 +56,8 @@ locals {
   }
 
   # What each unit touches, per docs/s3-layout.md: the object prefixes ("" is the whole bucket) it reads,
-  # writes and deletes. Deleting is how writers drop superseded `run=*/` folders after a commit; model
-  # versions are immutable, so train never deletes.
+  # writes and deletes. Deleting is how writers drop superseded `run=*/` folders after a commit and release
+  # their run lock (`_locks/{unit}/`); model versions are immutable, so train deletes only its locks.
   s3_access = {
     preprocess = {
       read   = { lake = [""], warehouse = [""], mart = ["features/"] }
@@ -65,14 +65,14 @@ locals {
       delete = { warehouse = [""], mart = ["features/"] }
     }
     train = {
-      read   = { mart = ["features/"], artifacts = ["models/"] }
-      write  = { artifacts = ["models/"] }
-      delete = {}
+      read   = { mart = ["features/"], artifacts = ["models/", "_locks/train/"] }
+      write  = { artifacts = ["models/", "_locks/train/"] }
+      delete = { artifacts = ["_locks/train/"] }
     }
     infer = {
-      read   = { mart = ["features/", "predictions/"], artifacts = ["models/"] }
-      write  = { mart = ["predictions/"] }
-      delete = { mart = ["predictions/"] }
+      read   = { mart = ["features/", "predictions/", "_locks/infer/"], artifacts = ["models/"] }
+      write  = { mart = ["predictions/", "_locks/infer/"] }
+      delete = { mart = ["predictions/", "_locks/infer/"] }
     }
   }
 
@@ -345,6 +345,22 @@ data "aws_iam_policy_document" "task" {
         local.glue_database_arns,
         local.glue_table_arns,
       )
+    }
+  }
+
+  # infer creates or re-points one partition of the mart's `predictions` table after each commit
+  # (infer/glue.py): it reads the table's storage descriptor and writes partitions, nothing else.
+  dynamic "statement" {
+    for_each = each.key == "infer" ? ["glue"] : []
+
+    content {
+      sid     = "GluePredictionsPartitions"
+      actions = ["glue:CreatePartition", "glue:GetTable", "glue:UpdatePartition"]
+      resources = [
+        "arn:${local.partition}:glue:${local.region}:${local.account_id}:catalog",
+        "arn:${local.partition}:glue:${local.region}:${local.account_id}:database/${var.glue_database_names["mart"]}",
+        "arn:${local.partition}:glue:${local.region}:${local.account_id}:table/${var.glue_database_names["mart"]}/predictions",
+      ]
     }
   }
 }

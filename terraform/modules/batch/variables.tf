@@ -174,7 +174,7 @@ variable "athena_results_bucket_name" {
 }
 
 variable "glue_database_names" {
-  description = "Glue database name per layer (`lake`, `warehouse`, `mart`), as the catalog module outputs them; preprocess reads their tables and registers partitions."
+  description = "Glue database name per layer (`lake`, `warehouse`, `mart`), as the catalog module outputs them; preprocess reads their tables and registers partitions, infer registers those of the mart's `predictions`."
   type        = map(string)
 
   validation {

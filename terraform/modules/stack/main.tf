@@ -6,12 +6,16 @@ locals {
   bucket_name_prefix = coalesce(var.bucket_name_prefix, var.name_prefix)
   units              = ["preprocess", "train", "infer"]
 
-  # preprocess runs its SQL on Athena in this workgroup and registers what it publishes in these databases.
+  # preprocess runs its SQL on Athena in this workgroup and registers what it publishes in these databases;
+  # infer registers its predictions partitions in the mart database.
   glue_database_prefix = trimsuffix(module.catalog.database_names["lake"], "_lake")
-  athena_environment = {
-    ENGINE               = "athena"
-    ATHENA_WORKGROUP     = module.catalog.workgroup_name
-    GLUE_DATABASE_PREFIX = local.glue_database_prefix
+  catalog_environment = {
+    preprocess = {
+      ENGINE               = "athena"
+      ATHENA_WORKGROUP     = module.catalog.workgroup_name
+      GLUE_DATABASE_PREFIX = local.glue_database_prefix
+    }
+    infer = { GLUE_DATABASE_PREFIX = local.glue_database_prefix }
   }
 }
 
@@ -81,7 +85,7 @@ module "batch" {
   units = {
     for unit in local.units : unit => merge(var.unit_sizes[unit], {
       image       = "${module.registry.repository_urls[unit]}:${var.image_tag}"
-      environment = merge(unit == "preprocess" ? local.athena_environment : {}, lookup(var.unit_environment, unit, {}))
+      environment = merge(lookup(local.catalog_environment, unit, {}), lookup(var.unit_environment, unit, {}))
     })
   }
 

@@ -97,7 +97,7 @@ variable "unit_sizes" {
 }
 
 variable "unit_environment" {
-  description = "Extra environment variables per unit (docs/cli.md), e.g. `{ train = { TRAIN_WINDOW_DAYS = \"730\" } }`; bucket names are set by the batch module, and preprocess gets `ENGINE=athena` with the workgroup and Glue databases (which these may override)."
+  description = "Extra environment variables per unit (docs/cli.md), e.g. `{ train = { TRAIN_WINDOW_DAYS = \"730\" } }`; bucket names are set by the batch module, preprocess gets `ENGINE=athena` with the workgroup and Glue databases, and infer the Glue databases (which these may override)."
   type        = map(map(string))
   default     = {}
 }

@@ -64,9 +64,10 @@ locals {
         {
           # The task started and failed (non-zero exit, Spot interruption, image pull hiccup). One retry:
           # the units are idempotent by the publish protocol, and a data failure (exit 3 or 4) will fail
-          # again and be reported rather than retried on and on.
+          # again and be reported rather than retried on and on. The wait outlasts the 5-minute lease of
+          # the run lock a killed task leaves behind (docs/s3-layout.md, "Locks"), so the retry can take it.
           ErrorEquals     = ["States.TaskFailed"]
-          IntervalSeconds = 60
+          IntervalSeconds = 330
           BackoffRate     = 2
           MaxAttempts     = 1
         },

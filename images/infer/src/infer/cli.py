@@ -13,10 +13,12 @@ from enum import StrEnum
 from typing import Annotated
 
 import typer
+from botocore.exceptions import BotoCoreError, ClientError
 
-from infer import UNIT, pipeline, storage
+from infer import UNIT, aws, layout, lock, pipeline, storage
 from infer.config import DEFAULT_MODEL_NAME, InferConfig, parse_date
 from infer.errors import InferError
+from infer.glue import glue_client
 from infer.layout import new_run_id
 from infer.logs import configure, log_event, logger
 
@@ -79,6 +81,14 @@ def run(
         str | None,
         typer.Option(envvar="MODEL_VERSION", help="Pin this model version instead of the champion."),
     ] = None,
+    glue_database_prefix: Annotated[
+        str | None,
+        typer.Option(
+            envvar="GLUE_DATABASE_PREFIX",
+            help="When set, the predictions partition is registered in the Glue table "
+            "{prefix}_mart.predictions after the commit (Athena's view of it).",
+        ),
+    ] = None,
     log_format: Annotated[
         LogFormat,
         typer.Option(envvar="LOG_FORMAT", help="auto (JSON unless stderr is a terminal), json or text."),
@@ -93,6 +103,7 @@ def run(
         artifacts_bucket=artifacts_bucket,
         model_name=model_name,
         model_version=model_version or None,  # an empty MODEL_VERSION means "not pinned"
+        glue_database_prefix=glue_database_prefix or None,  # empty: no registration
     )
     s3 = storage.s3_client()
     storage.require_bucket(s3, config.mart_bucket, "MART_BUCKET")
@@ -108,7 +119,9 @@ def run(
         model_name=config.model_name,
         model_version=config.model_version or "champion",
     )
-    summary = pipeline.run(config, s3, run_id)
+    glue = glue_client() if config.glue_database_prefix else None
+    with lock.held(s3, config.mart_bucket, layout.lock_key(config.run_date), run_id):
+        summary = pipeline.run(config, s3, run_id, glue)
     log_event(
         "predictions_published",
         f"wrote {summary.rows} predictions for {summary.target_date} with model "
@@ -140,6 +153,9 @@ def main(argv: list[str] | None = None) -> int:
     except InferError as error:
         logger.debug("failed", exc_info=True, extra={"event": "failed", "context": {}})
         return _fail(error.exit_code, str(error))
+    except (ClientError, BotoCoreError) as error:  # an AWS failure the SDK's retries did not cure
+        logger.debug("aws call failed", exc_info=True, extra={"event": "aws_call_failed", "context": {}})
+        return _fail(1, aws.describe(error))
     except (KeyboardInterrupt, typer.Abort):
         return _fail(130, "interrupted")
     except Exception as error:

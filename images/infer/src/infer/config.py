@@ -15,6 +15,8 @@ HORIZON_DAYS = 1  # infer predicts features D + 1 for run date D (docs/s3-layout
 _DATE_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}")
 # A model name becomes one key segment under models/, so it may not hold a slash.
 _MODEL_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+# `{prefix}_mart` must be a Glue database name (terraform/modules/catalog).
+_GLUE_PREFIX_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,200}")
 
 
 def parse_date(text: str) -> date:
@@ -34,6 +36,7 @@ class InferConfig:
     artifacts_bucket: str
     model_name: str = DEFAULT_MODEL_NAME
     model_version: str | None = None  # None: the version champion.json names
+    glue_database_prefix: str | None = None  # set: the predictions partition is registered in `{prefix}_mart`
 
     def __post_init__(self) -> None:
         if not self.mart_bucket:
@@ -46,6 +49,13 @@ class InferConfig:
             raise ConfigError(
                 f"MODEL_VERSION (--model-version) '{self.model_version}' is not a version id "
                 "(the run id of a train run, e.g. 20260301T020000Z-1a2b3c4d)"
+            )
+        if self.glue_database_prefix is not None and not _GLUE_PREFIX_PATTERN.fullmatch(
+            self.glue_database_prefix
+        ):
+            raise ConfigError(
+                f"GLUE_DATABASE_PREFIX (--glue-database-prefix) '{self.glue_database_prefix}' must be "
+                "lowercase letters, digits and underscores starting with a letter (Glue database names)"
             )
 
     @property

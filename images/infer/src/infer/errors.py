@@ -23,3 +23,9 @@ class InputMissingError(InferError):
     """A required input is missing: the features partition, the champion, a model version."""
 
     exit_code = 4
+
+
+class AlreadyRunning(InferError):
+    """Another run of the same date holds the lock (docs/s3-layout.md, "Locks")."""
+
+    exit_code = 6

@@ -61,3 +61,8 @@ def new_run_id(now: datetime | None = None) -> str:
 
 def s3_uri(bucket: str, key: str) -> str:
     return f"s3://{bucket}/{key}"
+
+
+def lock_key(run_date: date) -> str:
+    """The lock of the infer runs of one run date (docs/s3-layout.md, "Locks")."""
+    return f"_locks/infer/{run_date.isoformat()}.json"

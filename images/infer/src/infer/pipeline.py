@@ -9,9 +9,10 @@ import numpy as np
 import pyarrow as pa
 
 from infer.config import InferConfig
-from infer.layout import FEATURES, KEY_COLUMNS, PREDICTIONS, manifest_key, s3_uri
+from infer.glue import mart_database, register_partition
+from infer.layout import FEATURES, KEY_COLUMNS, PREDICTIONS, manifest_key, run_prefix, s3_uri
 from infer.model import check_feature_columns, feature_matrix, load_model, predict, resolve_version
-from infer.storage import publish_partition, read_partition
+from infer.storage import commit_partition, delete_superseded_runs, read_partition
 
 PREDICTIONS_SCHEMA = pa.schema(
     [
@@ -34,7 +35,8 @@ class RunSummary:
     manifest_uri: str
 
 
-def run(config: InferConfig, s3, run_id: str) -> RunSummary:
+def run(config: InferConfig, s3, run_id: str, glue=None) -> RunSummary:
+    """`glue` (a boto3 Glue client) is needed when the config names a Glue database prefix."""
     target = config.target_date
     version = resolve_version(s3, config.artifacts_bucket, config.model_name, config.model_version)
     model = load_model(s3, config.artifacts_bucket, config.model_name, version)
@@ -46,7 +48,7 @@ def run(config: InferConfig, s3, run_id: str) -> RunSummary:
     predictions = predict(model, feature_matrix(ordered, model.features))
 
     table = predictions_table(ordered, predictions, model.version, run_id)
-    publish_partition(
+    commit_partition(
         s3,
         config.mart_bucket,
         PREDICTIONS,
@@ -56,6 +58,12 @@ def run(config: InferConfig, s3, run_id: str) -> RunSummary:
         inputs=[features.lineage, *model.lineage],
         checks=[{"rule": "features_match_model_schema", "passed": True}],
     )
+    # Athena's switch to the new folder comes after the commit and before the old folders go: until Glue is
+    # re-pointed, Athena still reads the previous run's folder, so a refusal here must leave it in place.
+    if config.glue_database_prefix:
+        run_folder = s3_uri(config.mart_bucket, run_prefix(PREDICTIONS, target, run_id))
+        register_partition(glue, mart_database(config.glue_database_prefix), PREDICTIONS, target, run_folder)
+    delete_superseded_runs(s3, config.mart_bucket, PREDICTIONS, target, run_id)
     return RunSummary(
         run_id=run_id,
         target_date=target,

@@ -1,8 +1,9 @@
 """S3 through boto3: read a committed partition through its manifest, publish one atomically.
 
 The protocol is docs/s3-layout.md's: data files under `run={run_id}/`, `_manifest.json` written last as the
-commit point, then the run folders the new manifest does not reference are deleted. Readers read exactly the
-files a manifest lists.
+commit point (`commit_partition`), then the run folders the new manifest does not reference are deleted
+(`delete_superseded_runs`, which the pipeline calls once Glue points at the new folder). Readers read exactly
+the files a manifest lists.
 """
 
 from __future__ import annotations
@@ -15,13 +16,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-import boto3
 import pyarrow as pa
 import pyarrow.parquet as pq
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from infer import UNIT, __version__
+from infer import UNIT, __version__, aws
 from infer.errors import ConfigError, DataCheckError, InputMissingError
 from infer.layout import data_key, manifest_key, partition_prefix, run_prefix, s3_uri
 from infer.logs import log_event
@@ -41,7 +41,7 @@ _ATHENA_TYPES = {
 
 def s3_client():
     """boto3 finds the region, credentials and AWS_ENDPOINT_URL (the emulator) in the environment itself."""
-    return boto3.client("s3", config=Config(retries={"mode": "standard", "max_attempts": 5}))
+    return aws.client("s3", Config(retries={"mode": "standard", "max_attempts": 5}))
 
 
 def athena_type(arrow_type: pa.DataType) -> str:
@@ -55,11 +55,16 @@ def sha256_hex(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
+_NO_BUCKET_CODES = ("NoSuchBucket", "404", "NotFound", "403", "AccessDenied", "Forbidden")
+
+
 def require_bucket(s3, bucket: str, env_var: str) -> None:
     try:
         s3.head_bucket(Bucket=bucket)
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "error")
+        if code not in _NO_BUCKET_CODES:  # an AWS failure that retries did not cure: not a setting to fix
+            raise
         raise ConfigError(
             f"bucket '{bucket}' ({env_var}) does not exist or is not accessible ({code})"
         ) from None
@@ -142,7 +147,7 @@ def encode_parquet(table: pa.Table) -> bytes:
     return buffer.getvalue()
 
 
-def publish_partition(
+def commit_partition(
     s3,
     bucket: str,
     table_name: str,
@@ -152,7 +157,8 @@ def publish_partition(
     inputs: list[dict[str, str]],
     checks: list[dict[str, Any]],
 ) -> dict[str, Any]:
-    """Writes `table` as partition `table_name` dt=`dt` and commits it; returns the manifest written."""
+    """Writes `table` as partition `table_name` dt=`dt` and commits it; returns the manifest written. The
+    partition's older run folders are left for `delete_superseded_runs`."""
     body = encode_parquet(table)
     file_key = data_key(table_name, dt, run_id, 0)
     s3.put_object(Bucket=bucket, Key=file_key, Body=body)
@@ -177,7 +183,6 @@ def publish_partition(
         Body=json.dumps(manifest, indent=2).encode(),
         ContentType="application/json",
     )
-    delete_superseded_runs(s3, bucket, table_name, dt, run_id)
     return manifest
 
 

@@ -21,9 +21,12 @@ Why the engine works the way it does (the sources checked for each choice):
 - No `partitioned_by`: UNLOAD allows at most 100 partitions (unload.html). The engine returns one table and
   the pipeline splits it by `dt`, so no backfill window is bounded by that limit.
 
-Failures: a FAILED or CANCELLED query, or one still running at the timeout (then stopped, so it scans no
-more), raises QueryFailed, exit 1, naming the SQL file, the query id, Athena's StateChangeReason and error
-category. Not exit 3: the SQL turns every defect of the data into rows (try_cast, quarantine rules), so a
+Failures: a query that FAILED with an error Athena marks `Retryable` ("True if the query might succeed if
+resubmitted", AthenaError in botocore's athena model: throttling or an internal error inside the query) is
+started again, with a new token and prefix, up to QUERY_ATTEMPTS times in all. Any other FAILED or CANCELLED
+query, or one still running at the timeout (then stopped, so it scans no more), raises QueryFailed, exit 1,
+naming the SQL file, the query id, Athena's StateChangeReason and error category.
+Not exit 3: the SQL turns every defect of the data into rows (try_cast, quarantine rules), so a
 query that fails is a bug in a SQL file, a permission or catalog problem or Athena trouble, never a verdict
 on the data; exit 3 keeps the meaning docs/cli.md gives it, "data failed its checks".
 
@@ -54,6 +57,7 @@ from preprocess.engine import PARTITIONED_SCHEMAS, SqlError, SqlParam, render
 from preprocess.errors import ConfigError, PreprocessError
 
 UNLOAD_OPTIONS = "WITH (format = 'PARQUET', compression = 'ZSTD')"
+QUERY_ATTEMPTS = 3  # starts of a query whose failures Athena marks retryable
 GLUE_BATCH_LIMIT = 100
 _S3_URI = re.compile(r"^s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(/.*)?$")
 _GLUE_NAME = re.compile(r"^[a-z0-9_]{1,255}$")
@@ -66,8 +70,11 @@ class QueryFailed(PreprocessError):
 
     exit_code = 1
 
-    def __init__(self, sql_name: str, query_id: str, state: str, reason: str) -> None:
+    def __init__(
+        self, sql_name: str, query_id: str, state: str, reason: str, retryable: bool = False
+    ) -> None:
         self.sql_name, self.query_id, self.state, self.reason = sql_name, query_id, state, reason
+        self.retryable = retryable
         super().__init__(f"athena query {query_id} ({sql_name}.sql) {state}: {reason}")
 
 
@@ -175,7 +182,23 @@ class AthenaEngine:
         return unload_statement(self._sql(sql_name, params), self._target_uri(sql_name, token))
 
     def run(self, sql_name: str, params: Mapping[str, SqlParam]) -> pa.Table:
-        sql, token = self._sql(sql_name, params), self._new_token()
+        sql, attempt = self._sql(sql_name, params), 1
+        while True:
+            try:
+                return self._run_once(sql_name, sql)
+            except QueryFailed as failure:
+                if not failure.retryable or attempt == QUERY_ATTEMPTS:
+                    raise
+                attempt += 1
+                logs.warning(
+                    "athena_query_retried",
+                    f"{failure}; starting it again [{attempt}/{QUERY_ATTEMPTS}]",
+                    query_id=failure.query_id,
+                )
+                self._sleep(self._first_poll_delay * 2 ** (attempt - 1))
+
+    def _run_once(self, sql_name: str, sql: str) -> pa.Table:
+        token = self._new_token()  # a new token: the same token would return the failed query again
         prefix = self._target_prefix(sql_name, token)
         try:
             query_id = self._athena.start_query_execution(
@@ -217,7 +240,8 @@ class AthenaEngine:
             if state == "SUCCEEDED":
                 return execution.get("Statistics", {}).get("DataScannedInBytes", 0)
             if state in ("FAILED", "CANCELLED"):
-                raise QueryFailed(sql_name, query_id, state.lower(), _failure_reason(status))
+                retryable = state == "FAILED" and status.get("AthenaError", {}).get("Retryable", False)
+                raise QueryFailed(sql_name, query_id, state.lower(), _failure_reason(status), retryable)
             remaining = deadline - self._clock()
             if remaining <= 0:
                 self._athena.stop_query_execution(QueryExecutionId=query_id)

@@ -11,12 +11,12 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated
 
-import boto3
 import typer
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 from typer.exceptions import TyperException
 
-from preprocess import UNIT, logs, pipeline
+from preprocess import UNIT, aws, layout, lock, logs, pipeline
 from preprocess.athena import AthenaEngine, PartitionRegistry, glue_databases, staging_uri_of_workgroup
 from preprocess.catalog import Catalog
 from preprocess.config import DEFAULT_LATE_WINDOW_DAYS, Buckets, RunConfig
@@ -177,9 +177,13 @@ def execute(config: RunConfig, log_format: LogFormat) -> None:
     registry = None
     if config.glue_database_prefix:
         registry = PartitionRegistry(
-            boto3.client("glue", config=AWS_RETRIES), glue_databases(config.glue_database_prefix)
+            aws.client("glue", AWS_RETRIES), glue_databases(config.glue_database_prefix)
         )
-    published = pipeline.run(config, storage, catalog, make_engine(config, storage, catalog), plan, registry)
+    engine = make_engine(config, storage, catalog)
+    run_id = layout.new_run_id()
+    lock_key = layout.lock_key(config.start, config.end)
+    with lock.held(storage.client, config.buckets.warehouse, lock_key, run_id):
+        published = pipeline.run(config, storage, catalog, engine, plan, registry, run_id)
     summary = ", ".join(f"{table} {count}" for table, count in published.items())
     logs.info(
         "run_finished",
@@ -196,7 +200,7 @@ AWS_RETRIES = Config(retries={"mode": "standard", "max_attempts": 10})
 def make_engine(config: RunConfig, storage: Storage, catalog: Catalog) -> Engine:
     if config.engine == EngineKind.embedded:
         return EmbeddedEngine(catalog)
-    athena = boto3.client("athena", config=AWS_RETRIES)
+    athena = aws.client("athena", AWS_RETRIES)
     staging = staging_uri_of_workgroup(athena, config.athena_workgroup)
     return AthenaEngine(
         athena, storage.client, config.athena_workgroup, staging, glue_databases(config.glue_database_prefix)
@@ -218,6 +222,9 @@ def main(argv: list[str] | None = None) -> None:
         _fail(130, "interrupted")
     except PreprocessError as error:
         _fail(error.exit_code, str(error))
+    except (ClientError, BotoCoreError) as error:  # an AWS failure the SDK's retries did not cure
+        logs.debug_traceback("aws_call_failed", str(error))
+        _fail(1, aws.describe(error))
     except Exception as error:
         logs.debug_traceback("unexpected_error", str(error))
         _fail(1, f"unexpected {type(error).__name__}: {error}")

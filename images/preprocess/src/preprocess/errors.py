@@ -23,3 +23,9 @@ class InputMissing(PreprocessError):
     """A required input (a partition, a master-data snapshot) does not exist."""
 
     exit_code = 4
+
+
+class AlreadyRunning(PreprocessError):
+    """Another run of the same landing dates holds the lock (docs/s3-layout.md, "Locks")."""
+
+    exit_code = 6

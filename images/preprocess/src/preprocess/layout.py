@@ -47,3 +47,9 @@ def run_id_of(key: str) -> str | None:
 
 def s3_uri(bucket: str, key: str) -> str:
     return f"s3://{bucket}/{key}"
+
+
+def lock_key(start: date, end: date) -> str:
+    """The lock of a run over landing dates [start, end]: `run --date D` and a one-day backfill share it."""
+    scope = start.isoformat() if start == end else f"{start.isoformat()}_{end.isoformat()}"
+    return f"_locks/preprocess/{scope}.json"

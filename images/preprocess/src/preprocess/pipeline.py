@@ -247,12 +247,13 @@ def run(
     engine: Engine,
     plan: Plan,
     registry: Registry | None = None,
+    run_id: str | None = None,
 ) -> dict[str, int]:
     """Computes and checks every warehouse table and the quarantine before publishing any (a breached
     threshold publishes nothing), publishes them, then computes and publishes the features of what was kept.
     With a registry (Athena), the lake landing folders a query reads are registered before it runs, and
     every published partition once committed. Returns partitions per table."""
-    run_id = layout.new_run_id()
+    run_id = run_id or layout.new_run_id()
     logs.info(
         "run_started",
         f"run {run_id}: landing dates {config.start} .. {config.end}",

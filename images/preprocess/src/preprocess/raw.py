@@ -9,6 +9,7 @@ and the data-quality rules are SQL in the warehouse files, so both engines apply
 import csv
 import gzip
 import re
+import sys
 import zlib
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -22,6 +23,8 @@ RAW_SUFFIXES = (".csv", ".csv.gz")
 PATH = "$path"
 # Hadoop's LineReader ends a line at LF, CR LF or a lone CR; a file's last terminator makes no empty line
 _LINE_END = re.compile(r"\r\n|\n|\r")
+# The SerDe reads a field of any length; Python's csv refuses one over 128 KiB unless told otherwise.
+csv.field_size_limit(sys.maxsize)
 
 
 @dataclass(frozen=True)
@@ -89,7 +92,10 @@ def fields(line: str) -> list[str]:
     """One line split the way OpenCSVSerde splits it (separator `,`, quote `"`, escape `\\`)."""
     if '"' not in line and "\\" not in line:
         return line.split(",")
-    return next(csv.reader([line], escapechar="\\"), [""])
+    if (len(line) - len(line.rstrip("\\"))) % 2:
+        # A last escape escapes nothing: OpenCSV drops it, where Python's csv would read an escaped line end.
+        line = line[:-1]
+    return next(csv.reader([line], escapechar="\\")) or [""]  # an empty line is one empty field
 
 
 def read_lake_file(body: bytes, raw: RawFile, source: Source) -> pa.Table:

@@ -8,13 +8,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from importlib import metadata
 
-import boto3
 import pyarrow as pa
 import pyarrow.parquet as pq
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from preprocess import UNIT, layout
+from preprocess import UNIT, aws, layout
 from preprocess.errors import InputMissing
 from preprocess.raw import RAW_SUFFIXES, RawFile
 from preprocess.tables import Table
@@ -69,6 +68,9 @@ def build_manifest(
     }
 
 
+_NO_BUCKET_CODES = ("NoSuchBucket", "404", "NotFound", "403", "AccessDenied", "Forbidden")
+
+
 def _is_missing(error: ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound", "NoSuchBucket")
 
@@ -86,15 +88,18 @@ class Storage:
     def connect(cls) -> "Storage":
         """A client configured by the standard AWS settings (AWS_REGION, AWS_ENDPOINT_URL, the task role)."""
         config = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=32)
-        return cls(boto3.client("s3", config=config))
+        return cls(aws.client("s3", config))
 
     # -- objects ---------------------------------------------------------------------------------------------
 
     def bucket_exists(self, bucket: str) -> bool:
+        """False for a missing or forbidden bucket; an AWS failure that retries did not cure raises."""
         try:
             self._s3.head_bucket(Bucket=bucket)
-        except ClientError:
-            return False
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in _NO_BUCKET_CODES:
+                return False
+            raise
         return True
 
     def list_objects(self, bucket: str, prefix: str, start_after: str = "") -> Iterator[dict]:

@@ -1,7 +1,9 @@
-"""The training data: `features` partitions in S3 -> one Arrow table -> XGBoost's numeric matrix.
+"""The training data: `features` partitions in S3 -> Arrow tables -> XGBoost's numeric matrix.
 
 Partitions are found through their manifests (never a folder listing), read with column projection,
-checked against the contract's schema and stacked with their `dt` taken from the key. No pandas anywhere.
+checked against the contract's schema and given their `dt` taken from the key. In memory they are stacked
+into one table; for external memory they are staged one by one on local disk and streamed to XGBoost in
+batches (`stage_partitions`, `StagedBatches`). No pandas anywhere.
 """
 
 import hashlib
@@ -10,11 +12,13 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+import xgboost as xgb
 
 from train import logs
 from train.errors import DataCheckError, InputMissingError
@@ -48,6 +52,13 @@ KEY_COLUMNS = ("store_id", "item_id")
 LABEL = "units_sold"
 FEATURE_COLUMNS = tuple(name for name, _ in FEATURES_SCHEMA if name not in (*KEY_COLUMNS, LABEL))
 DT_COLUMN = "dt"  # added on read from the partition key; not stored in the files
+# The order of the rows handed to XGBoost, so that the same partitions give the same model however their
+# rows were split into files.
+ROW_ORDER = [(DT_COLUMN, "ascending"), ("store_id", "ascending"), ("item_id", "ascending")]
+# Rows per batch streamed to XGBoost in external memory (about 120 MB as a float32 matrix): XGBoost caches
+# one page per batch and reads every page at each tree level, so small partitions are gathered into large
+# batches (a partition is never split: it is in memory whole anyway while it is read).
+BATCH_ROWS = 2_000_000
 
 _ARROW_TYPES = {"string": pa.string(), "bigint": pa.int64(), "double": pa.float64(), "boolean": pa.bool_()}
 # The schema every partition is cast to after its check, so that partitions written with large_string or
@@ -169,10 +180,8 @@ def _read_partition(storage: Storage, bucket: str, read: PartitionRead) -> pa.Ta
     return table.append_column(DT_COLUMN, pa.array([read.dt] * table.num_rows, pa.date32()))
 
 
-def iter_partitions(
-    storage: Storage, bucket: str, dates: list[date]
-) -> Iterator[tuple[pa.Table, PartitionRead]]:
-    """Each partition of `dates` in turn, after checking that every one of them is committed."""
+def read_manifests(storage: Storage, bucket: str, dates: list[date]) -> list[PartitionRead]:
+    """The manifest of every partition of `dates`, checked, before any data file is read."""
     manifests = {dt: storage.get(bucket, manifest_key(FEATURES_TABLE, dt)) for dt in dates}
     missing = [dt for dt, body in manifests.items() if body is None]
     if missing:
@@ -180,34 +189,108 @@ def iter_partitions(
             f"{len(missing)} of the {len(dates)} features partitions of the training window "
             f"{dates[0]}..{dates[-1]} have no manifest in s3://{bucket}: dt={describe_dates(missing)}"
         )
-    for number, dt in enumerate(dates, start=1):
-        read = parse_manifest(manifests[dt], dt)
+    return [parse_manifest(body, dt) for dt, body in manifests.items()]
+
+
+def iter_partitions(
+    storage: Storage, bucket: str, reads: list[PartitionRead]
+) -> Iterator[tuple[pa.Table, PartitionRead]]:
+    """Each partition in turn, with what was actually read (a replaced partition is read anew)."""
+    for number, read in enumerate(reads, start=1):
         table = _read_partition(storage, bucket, read)
         if table is None:
             # A run replaced the partition meanwhile: the contract says to read its manifest once more.
             body = storage.get(bucket, read.manifest_key)
             if body is None:
-                raise InputMissingError(f"features partition dt={dt} disappeared while it was being read")
-            read = parse_manifest(body, dt)
+                raise InputMissingError(
+                    f"features partition dt={read.dt} disappeared while it was being read"
+                )
+            read = parse_manifest(body, read.dt)
             table = _read_partition(storage, bucket, read)
             if table is None:
-                raise InputMissingError(f"features partition dt={dt} changed twice while it was being read")
+                raise InputMissingError(
+                    f"features partition dt={read.dt} changed twice while it was being read"
+                )
         logs.info(
-            "partition_read", f"read features dt={dt}", progress=(number, len(dates)), dt=dt, rows=read.rows
+            "partition_read",
+            f"read features dt={read.dt}",
+            progress=(number, len(reads)),
+            dt=read.dt,
+            rows=read.rows,
         )
         yield table, read
 
 
-def read_window(storage: Storage, bucket: str, dates: list[date]) -> Window:
-    tables, reads = [], []
-    for table, read in iter_partitions(storage, bucket, dates):
+def read_window(storage: Storage, bucket: str, reads: list[PartitionRead]) -> Window:
+    tables, partitions = [], []
+    for table, read in iter_partitions(storage, bucket, reads):
         tables.append(table)
-        reads.append(read)
-    # Sorted so that the same partitions give the same rows in the same order, however they were split.
-    table = pa.concat_tables(tables).sort_by(
-        [(DT_COLUMN, "ascending"), ("store_id", "ascending"), ("item_id", "ascending")]
-    )
-    return Window(table=table, partitions=tuple(reads))
+        partitions.append(read)
+    return Window(table=pa.concat_tables(tables).sort_by(ROW_ORDER), partitions=tuple(partitions))
+
+
+@dataclass(frozen=True)
+class StagedWindow:
+    """Partitions staged on local disk for external memory: their labelled rows, in ROW_ORDER."""
+
+    files: tuple[Path, ...]  # one Parquet file per batch of at least BATCH_ROWS rows (or the rest)
+    rows: int
+    dropped: int  # rows without a label, not staged
+    partitions: tuple[PartitionRead, ...]
+
+
+def stage_partitions(storage: Storage, bucket: str, reads: list[PartitionRead], folder: Path) -> StagedWindow:
+    """Reads and checks each partition once, writing its labelled rows to batch files in `folder`.
+
+    XGBoost goes through the batches several times while it builds its matrix: a local copy means each
+    partition is fetched and checked once, and every pass sees the same rows even if the partition is
+    replaced in S3 meanwhile.
+    """
+    files: list[Path] = []
+    pending: list[pa.Table] = []  # partitions of the batch being gathered
+
+    def write_batch() -> None:
+        path = folder / f"batch-{len(files):05d}.parquet"
+        pq.write_table(pa.concat_tables(pending), path, compression="zstd")
+        files.append(path)
+        pending.clear()
+
+    partitions, rows, dropped = [], 0, 0
+    for table, read in iter_partitions(storage, bucket, reads):
+        labelled, unlabelled = drop_unlabelled(table)
+        partitions.append(read)
+        rows, dropped = rows + labelled.num_rows, dropped + unlabelled
+        if labelled.num_rows:
+            pending.append(labelled.sort_by(ROW_ORDER).select([*FEATURE_COLUMNS, LABEL]))
+        if sum(part.num_rows for part in pending) >= BATCH_ROWS:
+            write_batch()
+    if pending:
+        write_batch()
+    return StagedWindow(tuple(files), rows, dropped, tuple(partitions))
+
+
+class StagedBatches(xgb.DataIter):
+    """The staged batch files as XGBoost batches, always in the same order."""
+
+    def __init__(self, files: tuple[Path, ...], cache_prefix: str):
+        self._files = files
+        self._position = 0
+        super().__init__(cache_prefix=cache_prefix)
+
+    def next(self, input_data) -> bool:
+        if self._position == len(self._files):
+            return False
+        table = pq.read_table(self._files[self._position])
+        input_data(
+            data=to_matrix(table, FEATURE_COLUMNS),
+            label=to_vector(table, LABEL),
+            feature_names=list(FEATURE_COLUMNS),
+        )
+        self._position += 1
+        return True
+
+    def reset(self) -> None:
+        self._position = 0
 
 
 def drop_unlabelled(table: pa.Table) -> tuple[pa.Table, int]:
@@ -223,10 +306,6 @@ def drop_unlabelled(table: pa.Table) -> tuple[pa.Table, int]:
             f"dt={negative[DT_COLUMN][0]}"
         )
     return labelled, table.num_rows - labelled.num_rows
-
-
-def on_dates(table: pa.Table, dates: list[date]) -> pa.Table:
-    return table.filter(pc.is_in(table[DT_COLUMN], value_set=pa.array(dates, pa.date32())))
 
 
 def to_matrix(table: pa.Table, columns: Iterable[str]) -> np.ndarray:

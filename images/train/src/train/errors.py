@@ -23,3 +23,15 @@ class InputMissingError(TrainError):
     """A required input is missing: a partition or a model."""
 
     exit_code = 4
+
+
+class NotPromotedError(TrainError):
+    """The new version was published but not promoted, and the run was asked to fail then."""
+
+    exit_code = 5
+
+
+class AlreadyRunning(TrainError):
+    """Another run of the same date holds the lock (docs/s3-layout.md, "Locks")."""
+
+    exit_code = 6

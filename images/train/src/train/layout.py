@@ -1,5 +1,6 @@
 """The train unit's part of the S3 layout contract (docs/s3-layout.md): keys only, no I/O."""
 
+import re
 import secrets
 from datetime import UTC, date, datetime
 
@@ -43,7 +44,30 @@ def champion_key(model_name: str) -> str:
     return model_prefix(model_name) + "champion.json"
 
 
+def champion_history_prefix(model_name: str) -> str:
+    return model_prefix(model_name) + "champion_history/"
+
+
+def champion_history_key(model_name: str, changed_at: str, version: str) -> str:
+    """One pointer change; `changed_at` is a `history_stamp`, so keys sort in the order of the changes."""
+    return f"{champion_history_prefix(model_name)}{changed_at}-{version}.json"
+
+
+def history_stamp(moment: datetime) -> str:
+    """`YYYYMMDDTHHMMSS.mmmZ` in UTC: milliseconds keep two changes in one second apart."""
+    moment = moment.astimezone(UTC)
+    return f"{moment:%Y%m%dT%H%M%S}.{moment.microsecond // 1000:03d}Z"
+
+
+RUN_ID_PATTERN = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{8}")
+
+
 def new_run_id(now: datetime | None = None) -> str:
     """`{UTC start time as YYYYMMDDTHHMMSSZ}-{8 lowercase hex}`, e.g. `20260301T020000Z-1a2b3c4d`."""
     started = (now or datetime.now(UTC)).astimezone(UTC)
     return f"{started:%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}"
+
+
+def lock_key(run_date: date) -> str:
+    """The lock of the train runs of one run date (docs/s3-layout.md, "Locks")."""
+    return f"_locks/train/{run_date.isoformat()}.json"

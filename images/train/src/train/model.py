@@ -40,16 +40,25 @@ class FitResult:
     rounds_trained: int  # how many rounds ran before early stopping
 
 
+def in_memory_matrix(x: np.ndarray, y: np.ndarray, feature_names: list[str]) -> xgb.DMatrix:
+    return xgb.QuantileDMatrix(x, y, feature_names=feature_names, nthread=NTHREAD)
+
+
+def external_matrix(batches: xgb.DataIter) -> xgb.DMatrix:
+    """XGBoost's matrix built batch by batch, its pages cached under the iterator's `cache_prefix` on disk
+    and read back at every tree level instead of being held in memory."""
+    return xgb.ExtMemQuantileDMatrix(batches, nthread=NTHREAD)
+
+
 def fit(
-    train_x: np.ndarray,
-    train_y: np.ndarray,
+    train: xgb.DMatrix,
     valid_x: np.ndarray,
     valid_y: np.ndarray,
     feature_names: list[str],
     seed: int,
 ) -> FitResult:
+    """Trains on `train` (either matrix above), stopping early on the validation rows."""
     params = training_params(seed)
-    train = xgb.QuantileDMatrix(train_x, train_y, feature_names=feature_names, nthread=NTHREAD)
     valid = xgb.QuantileDMatrix(valid_x, valid_y, ref=train, feature_names=feature_names, nthread=NTHREAD)
     booster = xgb.train(
         params,

@@ -1,18 +1,21 @@
 """One train run: read the window, fit, compare with the baselines and the champion, publish the version."""
 
+import contextlib
 import math
+import tempfile
 import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import xgboost as xgb
 
-from train import __version__, dataset, layout, logs, model, registry, report
+from train import __version__, dataset, layout, logs, memory, model, registry, report, tracking
 from train.config import TrainConfig
-from train.dataset import FEATURE_COLUMNS, FEATURES_SCHEMA, LABEL
+from train.dataset import FEATURE_COLUMNS, LABEL
 from train.errors import DataCheckError
 from train.storage import Storage, json_bytes
 
@@ -24,7 +27,7 @@ BASELINES = {
 
 @dataclass(frozen=True)
 class Split:
-    training: pa.Table
+    training_rows: int  # labelled rows trained on (held by XGBoost's matrix, in memory or on disk)
     validation: pa.Table
     evaluated: pa.Table  # the validation rows where every baseline has a forecast: all are compared on these
     dropped: int  # rows without a label
@@ -39,41 +42,100 @@ class TrainResult:
     summary: str
 
 
-def split_window(config: TrainConfig, table: pa.Table) -> Split:
+def _require_labelled(name: str, rows: int, dates: list[date]) -> None:
+    if rows == 0:
+        raise DataCheckError(f"no labelled features rows on the {name} dates {dates[0]}..{dates[-1]}")
+
+
+def split_window(config: TrainConfig, training_rows: int, validation: pa.Table, dropped: int) -> Split:
     """Training days, then validation days: the model is judged on days after everything it learned from."""
-    labelled, dropped = dataset.drop_unlabelled(table)
     logs.info("unlabelled_dropped", f"dropped {dropped} rows whose label is not known yet", rows=dropped)
-    training = dataset.on_dates(labelled, config.training_dates)
-    validation = dataset.on_dates(labelled, config.validation_dates)
-    for name, part, dates in (
-        ("training", training, config.training_dates),
-        ("validation", validation, config.validation_dates),
-    ):
-        if part.num_rows == 0:
-            raise DataCheckError(f"no labelled features rows on the {name} dates {dates[0]}..{dates[-1]}")
+    _require_labelled("validation", validation.num_rows, config.validation_dates)
     evaluated = validation.filter(pc.and_(*(pc.is_valid(validation[c]) for c in BASELINES.values())))
     if evaluated.num_rows == 0:
         raise DataCheckError("no validation row has both baselines defined (lag_7 and mean_7 are all null)")
-    return Split(training, validation, evaluated, dropped)
+    return Split(training_rows, validation, evaluated, dropped)
 
 
-def fit_model(config: TrainConfig, split: Split) -> model.FitResult:
+@dataclass(frozen=True)
+class TrainingMatrix:
+    matrix: xgb.DMatrix
+    rows: int
+    dropped: int
+    partitions: tuple[dataset.PartitionRead, ...]
+
+
+def in_memory_training(
+    config: TrainConfig, storage: Storage, reads: list[dataset.PartitionRead]
+) -> TrainingMatrix:
+    """The training days stacked into one table, then one float32 matrix, then XGBoost's matrix.
+
+    The Arrow table and the float32 matrix are freed on return: only XGBoost's quantised copy stays.
+    """
+    window = dataset.read_window(storage, config.mart_bucket, reads)
+    training, dropped = dataset.drop_unlabelled(window.table)
+    _require_labelled("training", training.num_rows, config.training_dates)
     features = list(FEATURE_COLUMNS)
-    fitted = model.fit(
-        dataset.to_matrix(split.training, features),
-        dataset.to_vector(split.training, LABEL),
-        dataset.to_matrix(split.validation, features),
-        dataset.to_vector(split.validation, LABEL),
-        features,
-        config.seed,
+    matrix = model.in_memory_matrix(
+        dataset.to_matrix(training, features), dataset.to_vector(training, LABEL), features
     )
+    return TrainingMatrix(matrix, training.num_rows, dropped, window.partitions)
+
+
+def external_training(
+    config: TrainConfig, storage: Storage, reads: list[dataset.PartitionRead], folder: Path
+) -> TrainingMatrix:
+    """The training days staged in `folder` and streamed into XGBoost's matrix, cached in `folder` too."""
+    staged = dataset.stage_partitions(storage, config.mart_bucket, reads, folder)
+    _require_labelled("training", staged.rows, config.training_dates)
+    logs.info(
+        "training_staged",
+        f"staged {staged.rows} training rows in {len(staged.files)} batches under {folder}",
+        rows=staged.rows,
+        batches=len(staged.files),
+    )
+    batches = dataset.StagedBatches(staged.files, cache_prefix=str(folder / "xgboost"))
+    return TrainingMatrix(model.external_matrix(batches), staged.rows, staged.dropped, staged.partitions)
+
+
+def fit_model(
+    config: TrainConfig, storage: Storage, reads: list[dataset.PartitionRead], plan: memory.MemoryPlan
+) -> tuple[Split, model.FitResult, tuple[dataset.PartitionRead, ...]]:
+    """Reads the window in the planned mode and fits; returns the split, the fit and the partitions read."""
+    training_dates = set(config.training_dates)
+    training_reads = [read for read in reads if read.dt in training_dates]
+    validation_reads = [read for read in reads if read.dt not in training_dates]
+    features = list(FEATURE_COLUMNS)
+    with contextlib.ExitStack() as cleanup:
+        if plan.mode == memory.EXTERNAL:
+            # The staged partitions and XGBoost's cache live only as long as the fit needs them.
+            folder = cleanup.enter_context(
+                tempfile.TemporaryDirectory(prefix=f"train-{config.run_id}-", dir=config.cache_dir)
+            )
+            training = external_training(config, storage, training_reads, Path(folder))
+        else:
+            training = in_memory_training(config, storage, training_reads)
+        validation_window = dataset.read_window(storage, config.mart_bucket, validation_reads)
+        validation, validation_dropped = dataset.drop_unlabelled(validation_window.table)
+        split = split_window(config, training.rows, validation, training.dropped + validation_dropped)
+        fitted = model.fit(
+            training.matrix,
+            dataset.to_matrix(split.validation, features),
+            dataset.to_vector(split.validation, LABEL),
+            features,
+            config.seed,
+        )
+        partitions = training.partitions + validation_window.partitions
+        # XGBoost deletes its cache files when its matrix is freed: that must happen before the folder goes.
+        del training
     logs.info(
         "model_trained",
         f"trained {fitted.best_iteration + 1} trees (early stopping after {fitted.rounds_trained} rounds)",
-        training_rows=split.training.num_rows,
+        training_rows=split.training_rows,
         validation_rows=split.validation.num_rows,
+        memory_mode=plan.mode,
     )
-    return fitted
+    return split, fitted, partitions
 
 
 def evaluate_champion(
@@ -86,15 +148,14 @@ def evaluate_champion(
     booster, schema = registry.load_version(
         storage, config.artifacts_bucket, config.model_name, champion.version
     )
-    contract_types = {name: glue for name, glue in FEATURES_SCHEMA if name in FEATURE_COLUMNS}
-    unusable = [column["name"] for column in schema if contract_types.get(column["name"]) != column["type"]]
-    if unusable:
+    problems = registry.schema_problems(schema)
+    if problems:
         # A champion built on other columns cannot be scored on today's features (nor used by infer): the
         # new model then only has to beat the baselines.
         logs.warning(
             "champion_not_comparable",
-            f"champion {champion.version} needs column '{unusable[0]}', which the features no longer have "
-            "as such; comparing with the baselines only",
+            f"champion {champion.version} cannot run on today's features ({problems[0]}); comparing with "
+            "the baselines only",
             champion=champion.version,
         )
         return {"version": champion.version, "comparable": False, "overall": None}
@@ -142,7 +203,7 @@ def metrics_document(config: TrainConfig, split: Split, scores: dict, champion: 
         {
             "model_name": config.model_name,
             "version": config.run_id,
-            "training": {**_span(config.training_dates), "rows": split.training.num_rows},
+            "training": {**_span(config.training_dates), "rows": split.training_rows},
             "validation": {
                 **_span(config.validation_dates),
                 "rows": split.validation.num_rows,
@@ -157,7 +218,7 @@ def metrics_document(config: TrainConfig, split: Split, scores: dict, champion: 
     )
 
 
-def params_document(config: TrainConfig, fitted: model.FitResult) -> dict:
+def params_document(config: TrainConfig, fitted: model.FitResult, plan: memory.MemoryPlan) -> dict:
     return {
         "xgboost": fitted.params,
         "num_boost_round": model.NUM_BOOST_ROUND,
@@ -171,6 +232,7 @@ def params_document(config: TrainConfig, fitted: model.FitResult) -> dict:
         "validation_dates": [day.isoformat() for day in config.validation_dates],
         "seed": config.seed,
         "promotion_margin": config.promotion_margin,
+        "memory": plan.document(),
         "versions": {
             "train": __version__,
             "xgboost": xgb.__version__,
@@ -222,9 +284,10 @@ def run_training(config: TrainConfig, storage: Storage) -> TrainResult:
         window_days=config.window_days,
         validation_days=config.validation_days,
     )
-    window = dataset.read_window(storage, config.mart_bucket, config.window_dates)
-    split = split_window(config, window.table)
-    fitted = fit_model(config, split)
+    reads = dataset.read_manifests(storage, config.mart_bucket, config.window_dates)
+    plan = memory.plan_memory(config.memory_mode, sum(read.rows for read in reads), config.memory_limit_bytes)
+    logs.info("memory_mode_chosen", plan.reason, **plan.document())
+    split, fitted, partitions = fit_model(config, storage, reads, plan)
 
     features = list(FEATURE_COLUMNS)
     actual = dataset.to_vector(split.evaluated, LABEL)
@@ -237,8 +300,8 @@ def run_training(config: TrainConfig, storage: Storage) -> TrainResult:
 
     created_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     metrics = metrics_document(config, split, scores, champion)
-    params = params_document(config, fitted)
-    lineage = lineage_document(config, window.partitions)
+    params = params_document(config, fitted, plan)
+    lineage = lineage_document(config, partitions)
     version_record = {
         "model_name": config.model_name,
         "version": config.run_id,
@@ -253,11 +316,9 @@ def run_training(config: TrainConfig, storage: Storage) -> TrainResult:
         evaluation = evaluation.append_column(name, pa.array(values))
     importance = model.feature_importance(fitted.booster, features)
     report_files = report.build_report(metrics, params, lineage, version_record, importance, evaluation)
-    schema = [{"name": name, "type": glue} for name, glue in FEATURES_SCHEMA if name in FEATURE_COLUMNS]
-
     files = {
         layout.MODEL_FILE: model.model_bytes(fitted.booster),
-        layout.FEATURE_SCHEMA_FILE: json_bytes(schema),
+        layout.FEATURE_SCHEMA_FILE: json_bytes(registry.contract_feature_schema()),
         layout.PARAMS_FILE: json_bytes(params),
         layout.METRICS_FILE: json_bytes(metrics),
         layout.LINEAGE_FILE: json_bytes(lineage),
@@ -268,17 +329,11 @@ def run_training(config: TrainConfig, storage: Storage) -> TrainResult:
     )
     logs.info("version_published", f"published model version {config.run_id}", version=config.run_id)
     if decision.promote:
-        registry.promote(
-            storage,
-            config.artifacts_bucket,
-            config.model_name,
-            config.run_id,
-            created_at,
-            metrics["overall"]["model"],
-        )
+        registry.promote(storage, config.artifacts_bucket, config.model_name, config.run_id, decision.reason)
         logs.info("champion_promoted", decision.reason, version=config.run_id)
     else:
         logs.warning("not_promoted", decision.reason, version=config.run_id)
+    tracking.track(config, version_record, params, metrics, files)
 
     summary = _summary(config.run_id, scores["overall"], champion, decision)
     logs.info(

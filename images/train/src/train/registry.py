@@ -1,19 +1,27 @@
 """Model versions and the champion pointer in the artifacts bucket (docs/s3-layout.md, "Artifacts").
 
 A version folder is written file by file and committed by `_version.json`, its last write. The champion
-pointer is replaced in one PUT, and only ever after the version it names is committed.
+pointer is replaced in one PUT, only ever naming a committed version whose feature schema infer can use, and
+every change is first recorded in the append-only champion history.
 """
 
 import json
 import math
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import xgboost as xgb
 
 from train import layout
+from train.dataset import FEATURE_COLUMNS, FEATURES_SCHEMA
 from train.errors import DataCheckError, InputMissingError
 from train.model import load_model
 from train.storage import Storage
+
+PROMOTED_BY_HAND = "promoted by hand"
+
+# The contract's features a model may use, with their Glue types: a champion must use exactly these.
+CONTRACT_FEATURES = {name: glue for name, glue in FEATURES_SCHEMA if name in FEATURE_COLUMNS}
 
 
 @dataclass(frozen=True)
@@ -21,6 +29,7 @@ class Champion:
     version: str
     promoted_at: str
     metrics: dict
+    earlier_champions: tuple[str, ...]  # what `rollback` returns to, most recent first
 
 
 @dataclass(frozen=True)
@@ -29,33 +38,115 @@ class GateDecision:
     reason: str
 
 
+@dataclass(frozen=True)
+class PointerChange:
+    model_name: str
+    version: str  # the champion now
+    replaced: str | None  # the champion before, if any
+    reason: str
+    changed: bool  # False: the version already was champion, nothing was written
+
+    @property
+    def summary(self) -> str:
+        if not self.changed:
+            return f"version {self.version} already is the champion of {self.model_name}: nothing changed"
+        was = self.replaced or "none"
+        return f"champion of {self.model_name} is now {self.version} (was {was}): {self.reason}"
+
+
+@dataclass(frozen=True)
+class VersionSummary:
+    version: str
+    run_date: str
+    created_at: str
+    promoted: bool
+    reason: str
+    model_wape: float | None
+    champion: bool
+
+
+def _uri(bucket: str, key: str) -> str:
+    return f"s3://{bucket}/{key}"
+
+
+def _parse_json(body: bytes, bucket: str, key: str):
+    try:
+        return json.loads(body)
+    except ValueError as failure:
+        raise DataCheckError(f"{_uri(bucket, key)} is not valid JSON: {failure}") from None
+
+
+def contract_feature_schema() -> list[dict]:
+    """The `feature_schema.json` of a model trained on the contract's features: [{"name", "type"}]."""
+    return [{"name": name, "type": glue} for name, glue in CONTRACT_FEATURES.items()]
+
+
+def schema_problems(schema) -> list[str]:
+    """Why a model with this feature schema cannot run on the contract's features (empty when it can).
+
+    Infer wants a features partition to hold exactly the model's columns with the model's types, so a
+    missing, extra or retyped column makes the model unusable."""
+    try:
+        declared = {column["name"]: column["type"] for column in schema}
+    except (TypeError, KeyError):
+        return ['it is not a list of {"name", "type"} objects']
+    problems = []
+    for name, declared_type in declared.items():
+        if name not in CONTRACT_FEATURES:
+            problems.append(f"column '{name}' is not one of the features")
+        elif declared_type != CONTRACT_FEATURES[name]:
+            problems.append(
+                f"column '{name}' is {declared_type}, the features have {CONTRACT_FEATURES[name]}"
+            )
+    problems += [f"feature '{name}' is missing" for name in CONTRACT_FEATURES if name not in declared]
+    return problems
+
+
 def read_champion(storage: Storage, bucket: str, model_name: str) -> Champion | None:
     key = layout.champion_key(model_name)
     body = storage.get(bucket, key)
     if body is None:
         return None
-    try:
-        pointer = json.loads(body)
-        return Champion(pointer["version"], pointer.get("promoted_at", ""), pointer.get("metrics", {}))
-    except (ValueError, KeyError, TypeError) as failure:
-        raise DataCheckError(f"champion pointer s3://{bucket}/{key} is malformed: {failure!r}") from None
+    pointer = _parse_json(body, bucket, key)
+    if not isinstance(pointer, dict) or not isinstance(pointer.get("version"), str):
+        raise DataCheckError(f"champion pointer {_uri(bucket, key)} is malformed: it names no 'version'")
+    return Champion(
+        pointer["version"],
+        pointer.get("promoted_at", ""),
+        pointer.get("metrics", {}),
+        tuple(pointer.get("earlier_champions", ())),  # pointers written before the history have none
+    )
+
+
+def _version_file(storage: Storage, bucket: str, model_name: str, version: str, name: str) -> bytes:
+    key = layout.model_version_prefix(model_name, version) + name
+    body = storage.get(bucket, key)
+    if body is None:
+        raise InputMissingError(f"model version {version} has no {_uri(bucket, key)}")
+    return body
+
+
+def _version_json(storage: Storage, bucket: str, model_name: str, version: str, name: str):
+    key = layout.model_version_prefix(model_name, version) + name
+    return _parse_json(_version_file(storage, bucket, model_name, version, name), bucket, key)
+
+
+def _committed_record(storage: Storage, bucket: str, model_name: str, version: str) -> dict:
+    """The version's `_version.json`; a version without it does not exist (exit 4)."""
+    key = layout.model_version_prefix(model_name, version) + layout.VERSION_MARKER
+    body = storage.get(bucket, key)
+    if body is None:
+        raise InputMissingError(f"model version {version} is not committed: no {_uri(bucket, key)}")
+    return _parse_json(body, bucket, key)
 
 
 def load_version(
     storage: Storage, bucket: str, model_name: str, version: str
 ) -> tuple[xgb.Booster, list[dict]]:
     """A committed version's model and its feature schema ([{"name", "type"}] in model order)."""
-    prefix = layout.model_version_prefix(model_name, version)
-    if storage.get(bucket, prefix + layout.VERSION_MARKER) is None:
-        raise InputMissingError(
-            f"model version {version} is not committed: no s3://{bucket}/{prefix}_version.json"
-        )
-    raw = {}
-    for name in (layout.MODEL_FILE, layout.FEATURE_SCHEMA_FILE):
-        raw[name] = storage.get(bucket, prefix + name)
-        if raw[name] is None:
-            raise InputMissingError(f"model version {version} has no s3://{bucket}/{prefix}{name}")
-    return load_model(raw[layout.MODEL_FILE]), json.loads(raw[layout.FEATURE_SCHEMA_FILE])
+    _committed_record(storage, bucket, model_name, version)
+    booster = load_model(_version_file(storage, bucket, model_name, version, layout.MODEL_FILE))
+    return booster, _version_json(storage, bucket, model_name, version, layout.FEATURE_SCHEMA_FILE)
 
 
 def decide_promotion(
@@ -100,10 +191,126 @@ def publish_version(
     storage.put_json(bucket, prefix + layout.VERSION_MARKER, record)
 
 
-def promote(
-    storage: Storage, bucket: str, model_name: str, version: str, promoted_at: str, metrics: dict
-) -> dict:
-    """Points the champion at `version` in one PUT (atomic: readers see the old pointer or the new one)."""
-    pointer = {"model_name": model_name, "version": version, "promoted_at": promoted_at, "metrics": metrics}
+def _usable_metrics(storage: Storage, bucket: str, model_name: str, version: str) -> dict:
+    """The overall metrics of a version that may become champion: committed (else exit 4) and with a
+    feature schema infer can use on the contract's features (else exit 3)."""
+    _committed_record(storage, bucket, model_name, version)
+    problems = schema_problems(
+        _version_json(storage, bucket, model_name, version, layout.FEATURE_SCHEMA_FILE)
+    )
+    if problems:
+        schema_key = layout.model_version_prefix(model_name, version) + layout.FEATURE_SCHEMA_FILE
+        raise DataCheckError(
+            f"model version {version} cannot be champion: its feature schema {_uri(bucket, schema_key)} does "
+            f"not match the features ({'; '.join(problems)})"
+        )
+    metrics = _version_json(storage, bucket, model_name, version, layout.METRICS_FILE)
+    return metrics.get("overall", {}).get("model", {})
+
+
+def _move_pointer(
+    storage: Storage,
+    bucket: str,
+    model_name: str,
+    version: str,
+    reason: str,
+    replaced: str | None,
+    earlier_champions: list[str],
+) -> PointerChange:
+    """Records the change in the champion history, then replaces the pointer in one PUT (atomic: readers
+    see the old pointer or the new one). A history entry whose pointer PUT failed is left behind: the
+    pointer is the truth, the history the record of every change attempted."""
+    metrics = _usable_metrics(storage, bucket, model_name, version)
+    now = datetime.now(UTC)
+    pointer = {
+        "model_name": model_name,
+        "version": version,
+        "promoted_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "metrics": metrics,
+        "reason": reason,
+        "replaced": replaced,
+        "earlier_champions": earlier_champions,
+    }
+    history_key = layout.champion_history_key(model_name, layout.history_stamp(now), version)
+    storage.put_json(bucket, history_key, pointer)
     storage.put_json(bucket, layout.champion_key(model_name), pointer)
-    return pointer
+    return PointerChange(model_name, version, replaced, reason, changed=True)
+
+
+def promote(storage: Storage, bucket: str, model_name: str, version: str, reason: str) -> PointerChange:
+    """Makes `version` champion; the one it replaces becomes the first that a rollback returns to."""
+    current = read_champion(storage, bucket, model_name)
+    if current is not None and current.version == version:
+        _usable_metrics(storage, bucket, model_name, version)  # still refuses a version infer cannot use
+        return PointerChange(model_name, version, version, reason, changed=False)
+    earlier = [current.version, *current.earlier_champions] if current else []
+    return _move_pointer(
+        storage, bucket, model_name, version, reason, current.version if current else None, earlier
+    )
+
+
+def rollback(storage: Storage, bucket: str, model_name: str) -> PointerChange:
+    """Makes the champion before the current one champion again (an undo of the last promotion)."""
+    current = read_champion(storage, bucket, model_name)
+    pointer_uri = _uri(bucket, layout.champion_key(model_name))
+    if current is None:
+        raise InputMissingError(f"model {model_name} has no champion to roll back: no {pointer_uri}")
+    if not current.earlier_champions:
+        raise InputMissingError(
+            f"champion {current.version} of model {model_name} has no earlier champion to roll back to "
+            f"({pointer_uri} lists none)"
+        )
+    target, *older = current.earlier_champions
+    return _move_pointer(
+        storage, bucket, model_name, target, f"rolled back from {current.version}", current.version, older
+    )
+
+
+def list_versions(storage: Storage, bucket: str, model_name: str) -> list[VersionSummary]:
+    """Every committed version, newest first (a version is the run id, which starts with its start time).
+    Folders without `_version.json` are abandoned runs and are left out."""
+    champion = read_champion(storage, bucket, model_name)
+    summaries = []
+    for version in reversed(storage.list_folders(bucket, layout.versions_prefix(model_name))):
+        prefix = layout.model_version_prefix(model_name, version)
+        record_body = storage.get(bucket, prefix + layout.VERSION_MARKER)
+        if record_body is None:
+            continue
+        record = _parse_json(record_body, bucket, prefix + layout.VERSION_MARKER)
+        metrics_body = storage.get(bucket, prefix + layout.METRICS_FILE)
+        metrics = _parse_json(metrics_body, bucket, prefix + layout.METRICS_FILE) if metrics_body else {}
+        summaries.append(
+            VersionSummary(
+                version=version,
+                run_date=record.get("run_date", ""),
+                created_at=record.get("created_at", ""),
+                promoted=bool(record.get("promoted")),
+                reason=record.get("reason", ""),
+                model_wape=metrics.get("overall", {}).get("model", {}).get("wape"),
+                champion=champion is not None and champion.version == version,
+            )
+        )
+    return summaries
+
+
+def versions_table(summaries: list[VersionSummary]) -> str:
+    """A plain text table, one version a line, columns padded to line up."""
+    header = ("version", "run_date", "created_at", "champion", "gate", "model_wape", "reason")
+    rows = [
+        (
+            summary.version,
+            summary.run_date,
+            summary.created_at,
+            "*" if summary.champion else "",
+            "promoted" if summary.promoted else "rejected",
+            "" if summary.model_wape is None else f"{summary.model_wape:.4f}",
+            summary.reason,
+        )
+        for summary in summaries
+    ]
+    widths = [max(len(row[column]) for row in [header, *rows]) for column in range(len(header))]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        for row in [header, *rows]
+    ]
+    return "\n".join(line.rstrip() for line in lines)

@@ -3,9 +3,10 @@
 import json
 from typing import Any
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
+
+from train import aws
 
 _RETRIES = Config(retries={"max_attempts": 5, "mode": "standard"})
 _MISSING_CODES = {"NoSuchKey", "404", "NotFound"}
@@ -28,7 +29,7 @@ class Storage:
     """The few S3 calls the unit makes, over one client."""
 
     def __init__(self, client: Any = None):
-        self.client = client or boto3.client("s3", config=_RETRIES)
+        self.client = client or aws.client("s3", _RETRIES)
 
     def bucket_exists(self, bucket: str) -> bool:
         try:
@@ -47,6 +48,14 @@ class Storage:
             if failure.response.get("Error", {}).get("Code") in _MISSING_CODES:
                 return None
             raise
+
+    def list_folders(self, bucket: str, prefix: str) -> list[str]:
+        """The names of the folders directly under `prefix` (not their files), sorted."""
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=bucket, Prefix=prefix, Delimiter="/"
+        )
+        folders = [common["Prefix"] for page in pages for common in page.get("CommonPrefixes", [])]
+        return sorted(folder[len(prefix) :].rstrip("/") for folder in folders)
 
     def put(self, bucket: str, key: str, body: bytes) -> None:
         suffix = key[key.rfind(".") :] if "." in key else ""
