@@ -37,6 +37,7 @@ def assert_no_repeated_keys(bucket: Bucket, table: str, key: tuple[str, ...]) ->
     assert keys and len(keys) == len(set(keys)), f"{table} repeats a key"
 
 
+@pytest.mark.slow  # three whole runs; tests/e2e/test_run_order.py reruns dates in any order in `make test`
 def test_preprocess_run_three_times_for_a_date_publishes_the_same_bytes_and_no_more_files(world):
     reference = committed(world, WAREHOUSE, MART)
     live = {bucket: set(objects(world, bucket)) for bucket in (WAREHOUSE, MART)}
