@@ -21,8 +21,6 @@ import pytest
 from scripts.emulator import Emulator, aws_environment
 from tests.terraform.helpers import emulator_client
 
-pytestmark = pytest.mark.xdist_group("deploy")
-
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MOTO_ACCOUNT_ID = "123456789012"
 FIRST_SHA = "0123456789ab" + "cd" * 14

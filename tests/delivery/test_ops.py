@@ -1,10 +1,8 @@
-"""`scripts/ops.py` against envs/local applied to the emulator (once for the module), with manifests, model
-versions and log events put where the units would put them."""
+"""`scripts/ops.py` against envs/local applied to the emulator (one apply shared with test_local_env.py, see
+tests/conftest.py), with manifests, model versions and log events put where the units would put them."""
 
 import json
-import os
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,10 +11,8 @@ from typing import Any
 import pytest
 
 from scripts import ops
-from scripts.emulator import Emulator, aws_environment, terraform_env
-from tests.terraform.helpers import emulator_client
-
-pytestmark = pytest.mark.xdist_group("ops")
+from scripts.emulator import aws_environment
+from tests.terraform.helpers import AppliedEnv, emulator_client
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RUN_ID = "20260302T230000Z-1a2b3c4d"
@@ -37,21 +33,19 @@ class Stack:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    work_dir = tmp_path_factory.mktemp("ops")
-    terraformrc = REPO_ROOT / "build" / "terraformrc"
-    with pytest.MonkeyPatch.context() as patch, Emulator() as emulator:
-        # The offline provider mirror the Makefile writes, unless the caller chose a CLI config.
-        if not Path(os.environ.get("TF_CLI_CONFIG_FILE", "")).is_file() and terraformrc.is_file():
-            patch.setenv("TF_CLI_CONFIG_FILE", str(terraformrc))
-        # moto's backends are per process: start from an empty account whatever ran before in this worker.
-        urllib.request.urlopen(urllib.request.Request(f"{emulator.endpoint}/moto-api/reset", method="POST"))
-        outputs = terraform_env(emulator.endpoint, work_dir)
-        outputs_file = work_dir / "stack.json"
-        outputs_file.write_text(json.dumps(outputs))
-        stack = Stack(emulator.endpoint, work_dir, outputs, outputs_file)
-        seed(stack)
-        yield stack
+def stack(local_stack: AppliedEnv, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    outputs_file = tmp_path_factory.mktemp("ops") / "stack.json"
+    outputs_file.write_text(json.dumps(local_stack.outputs))
+    stack = Stack(local_stack.endpoint, local_stack.work_dir, local_stack.outputs, outputs_file)
+    seed(stack)
+    yield stack
+    # The stack is shared with tests/terraform/test_local_env.py, which runs next: leave the buckets empty
+    # (they are versioned: every version goes, so no delete marker is left either).
+    s3 = stack.client("s3")
+    for bucket in stack.outputs["bucket_names"].values():
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+            for found in page.get("Versions", []) + page.get("DeleteMarkers", []):
+                s3.delete_object(Bucket=bucket, Key=found["Key"], VersionId=found["VersionId"])
 
 
 @pytest.fixture(autouse=True)

@@ -14,6 +14,8 @@ from urllib.parse import urlparse
 
 import pytest
 
+from scripts.demo import StepFailed, run_unit
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEMO = [sys.executable, "-m", "scripts.demo"]
 
@@ -44,7 +46,6 @@ def processes_in_group(pgid: int) -> list[str]:
     return [line for line in out.splitlines() if line.split()[0] == str(pgid)]
 
 
-@pytest.mark.xdist_group("e2e-demo")
 def test_demo_runs_the_whole_pipeline_and_leaves_results(tmp_path):
     demo = start_demo(tmp_path)
     stdout, stderr = demo.communicate(timeout=600)
@@ -83,7 +84,18 @@ def test_demo_runs_the_whole_pipeline_and_leaves_results(tmp_path):
     assert processes_in_group(demo.pid) == []
 
 
-@pytest.mark.xdist_group("e2e-failure")
+def test_a_failing_unit_becomes_one_error_naming_the_step_its_exit_code_and_its_line(tmp_path):
+    # Without its settings, train stops at once with exit 2 (usage) and one line naming what is missing.
+    environment = {"PATH": os.environ["PATH"], "LOG_FORMAT": "json"}
+    with pytest.raises(StepFailed) as failure:
+        run_unit("train run", ["train", "run"], environment, tmp_path)
+    assert failure.value.exit_code == 2
+    message = str(failure.value)
+    assert message.startswith("step 'train run' failed with exit code 2: train: error:")
+    assert "RUN_DATE" in message and str(tmp_path / "train-run.log") in message
+
+
+@pytest.mark.slow  # a whole stack applied to see train fail; the test above checks the error, Ctrl-C the stop
 def test_demo_failure_names_the_step_and_stops_everything(tmp_path):
     # 30 days of history cannot fill the default 56-day training window: train exits 4 (input missing).
     demo = start_demo(tmp_path, "--days", "30")
@@ -96,7 +108,6 @@ def test_demo_failure_names_the_step_and_stops_everything(tmp_path):
     assert processes_in_group(demo.pid) == []
 
 
-@pytest.mark.xdist_group("e2e-interrupt")
 def test_ctrl_c_stops_the_emulator_and_terraform(tmp_path):
     demo = start_demo(tmp_path)
     first_line = demo.stdout.readline()

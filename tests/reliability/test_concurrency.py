@@ -3,7 +3,9 @@ nothing. The lock is an S3 object created with a conditional PUT and held with a
 "Locks"); each image has its own copy of `lock.py`, so every test runs against the three.
 
 S3 checks a precondition and writes in one atomic step; moto checks, then writes, so two threads can both
-pass the check. The `moto_s3` fixture gives moto's conditional PUT and DELETE S3's atomicity back.
+pass the check. The `moto_s3` fixture gives moto's conditional PUT and DELETE S3's atomicity back, and makes
+GET atomic with them too: moto closes an overwritten object's buffer, so a GET racing a PUT of the same key
+could fail with "I/O operation on closed file", which S3 never does.
 """
 
 import importlib
@@ -27,10 +29,10 @@ RACERS = 8
 @pytest.fixture(scope="module")
 def moto_s3():
     """One moto S3 for the module (a fresh one per test costs more than the tests), with the buckets and
-    the lake; moto's conditional PUT and DELETE made atomic, as S3's are."""
+    the lake; moto's GET, conditional PUT and DELETE made atomic, as S3's are."""
     one_at_a_time = threading.Lock()
     with pytest.MonkeyPatch.context() as monkeypatch:
-        for name in ("put_object", "delete_object"):
+        for name in ("get_object", "put_object", "delete_object"):
             original = getattr(S3Response, name)
 
             def atomic(self, _original=original):  # type: ignore[no-untyped-def]

@@ -60,6 +60,28 @@ def validation_errors(directory: Path, calls: dict[str, tuple[str, dict[str, str
     return errors_by_call
 
 
+def assert_invalid_inputs_fail(
+    directory: Path,
+    module: str,
+    valid_inputs: dict[str, str],
+    invalid_inputs: dict[str, tuple[str, str, str]],
+) -> None:
+    """Calls `module` once per case of `invalid_inputs` ({case: (argument, HCL value, message)}), the other
+    arguments valid, and once with `valid_inputs` alone, all in one `validate`: each case must fail with its
+    message, the valid call with nothing."""
+    source = copy_module(module, directory).parents[1].as_posix()
+    calls = {
+        case: (source, {**valid_inputs, name: value}) for case, (name, value, _) in invalid_inputs.items()
+    }
+    calls["valid"] = (source, valid_inputs)
+
+    errors = validation_errors(directory, calls)
+
+    assert sorted(errors) == sorted(invalid_inputs)  # the valid call raises nothing
+    for case, (_name, _value, message) in invalid_inputs.items():
+        assert message in errors[case], case
+
+
 def emulator_client(endpoint: str, service: str):  # type: ignore[no-untyped-def]
     """A boto3 client for `service` on the emulator at `endpoint`."""
     return boto3.client(
@@ -140,3 +162,15 @@ def planned_example(
         run(directory, "init", "-input=false")
         run(directory, "plan", "-input=false", "-out=tfplan")
         yield Example(emulator.endpoint, directory, json.loads(run(directory, "show", "-json", "tfplan")))
+
+
+@dataclass(frozen=True)
+class AppliedEnv:
+    """terraform/envs/local applied to an emulator: its endpoint, Terraform work dir and outputs."""
+
+    endpoint: str
+    work_dir: Path
+    outputs: dict[str, Any]
+
+    def client(self, service: str):  # type: ignore[no-untyped-def]
+        return emulator_client(self.endpoint, service)

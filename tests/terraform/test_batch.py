@@ -33,15 +33,13 @@ from tests.terraform.contract import (
 from tests.terraform.helpers import (
     REPO_ROOT,
     as_list,
+    assert_invalid_inputs_fail,
     copy_module,
     emulator_client,
     emulator_provider,
     run,
     terraform,
-    validation_errors,
 )
-
-pytestmark = pytest.mark.xdist_group("terraform-batch")
 
 ACCOUNT = "123456789012"  # moto's account id
 BUCKETS = {
@@ -199,17 +197,7 @@ INVALID_INPUTS = {
 
 
 def test_invalid_inputs_fail_validate_with_their_message(tmp_path: Path):
-    source = copy_module("batch", tmp_path).parents[1].as_posix()
-    calls = {
-        case: (source, {**VALID_INPUTS, name: value}) for case, (name, value, _) in INVALID_INPUTS.items()
-    }
-    calls["valid"] = (source, VALID_INPUTS)
-
-    errors = validation_errors(tmp_path, calls)
-
-    assert sorted(errors) == sorted(INVALID_INPUTS)  # the valid call raises nothing
-    for case, (_name, _value, message) in INVALID_INPUTS.items():
-        assert message in errors[case], case
+    assert_invalid_inputs_fail(tmp_path, "batch", VALID_INPUTS, INVALID_INPUTS)
 
 
 def test_cluster_has_container_insights_and_both_fargate_capacity_providers(planned: PlannedExample):
@@ -359,6 +347,7 @@ def test_no_statement_grants_star_action_or_star_resource(planned: PlannedExampl
         assert "NotAction" not in statement and "NotResource" not in statement
 
 
+@pytest.mark.slow  # in `make test`, test_local_env.py applies, re-plans and destroys the whole stack
 def test_example_applies_replans_clean_and_destroys(planned: PlannedExample):
     directory, ecs = planned.directory, emulator_client(planned.endpoint, "ecs")
     run(directory, "apply", "-input=false", "-auto-approve")

@@ -54,7 +54,9 @@ def leftover_processes(cli: subprocess.Popen[str], work_dir: Path) -> list[str]:
     ]
 
 
-@pytest.mark.xdist_group("emulator-cli")
+# `make test` applies envs/local through the same library in test_local_env.py and the demo, and starts and
+# stops this CLI in the test below; the whole serve cycle is one more full apply, so it runs in test-slow.
+@pytest.mark.slow
 def test_cli_serves_the_applied_env_until_ctrl_c(tmp_path: Path):
     work_dir = tmp_path / "emulator"
     cli = start_cli(work_dir)
@@ -77,6 +79,8 @@ def test_cli_serves_the_applied_env_until_ctrl_c(tmp_path: Path):
     for name in ["LAKE_BUCKET", "WAREHOUSE_BUCKET", "MART_BUCKET", "ARTIFACTS_BUCKET"]:
         s3.head_bucket(Bucket=exports[name])
     assert (work_dir / "terraform.tfstate").is_file()
+    # A kept-alive connection holds a server thread, and the server waits for its threads when it stops.
+    s3.close()
 
     os.killpg(cli.pid, signal.SIGINT)
     _, stderr = cli.communicate(timeout=60)
@@ -87,7 +91,6 @@ def test_cli_serves_the_applied_env_until_ctrl_c(tmp_path: Path):
     assert leftover_processes(cli, work_dir) == []
 
 
-@pytest.mark.xdist_group("emulator-cli")
 def test_ctrl_c_during_apply_stops_terraform_and_the_emulator(tmp_path: Path):
     work_dir = tmp_path / "emulator"
     cli = start_cli(work_dir)

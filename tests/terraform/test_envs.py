@@ -21,8 +21,6 @@ from scripts.plan import OFFLINE_ENVIRONMENT, offline_copy, offline_variables
 from tests.terraform.contract import UNITS
 from tests.terraform.helpers import REPO_ROOT, as_list
 
-pytestmark = pytest.mark.xdist_group("terraform-envs")
-
 ENVS = ["dev", "prod"]
 IMAGE_TAG = "0123456789ab"
 # Fargate's Linux task sizes (ECS developer guide, "Task CPU and memory"): cpu -> allowed memory (MiB).

@@ -1,16 +1,14 @@
 """terraform/envs/local (the whole stack) applied to a fresh emulator, checked through the AWS API against the
 contracts (docs/s3-layout.md, docs/cli.md), re-planned, destroyed.
 
-The tests of this module share one apply (about 70 s, most of it the provider waiting for the lifecycle
-configurations to read back the same several times) and run in file order: the last one destroys.
+The tests of this module share one apply with tests/delivery/test_ops.py (tests/conftest.py, `local_stack`)
+and run in file order, after those: the last one destroys.
 """
 
 import io
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,13 +21,7 @@ from infer.cli import main as infer_main
 from preprocess.engine import sql_names, sql_text
 from preprocess.tables import OUTCOME_SCHEMA, QUARANTINE, TABLES
 
-from scripts.emulator import (
-    Emulator,
-    aws_environment,
-    terraform_destroy,
-    terraform_env,
-    terraform_plan_has_changes,
-)
+from scripts.emulator import aws_environment, terraform_destroy, terraform_plan_has_changes
 from tests.terraform.contract import (
     CONTRACT_ACCESS,
     INFER_GLUE_ACTIONS,
@@ -43,9 +35,7 @@ from tests.terraform.contract import (
     infer_glue_resources,
     object_access,
 )
-from tests.terraform.helpers import REPO_ROOT, as_list, emulator_client
-
-pytestmark = pytest.mark.xdist_group("terraform-local-env")
+from tests.terraform.helpers import REPO_ROOT, AppliedEnv, as_list
 
 CONTRACT = REPO_ROOT / "docs" / "s3-layout.md"
 LAYERS = ["lake", "warehouse", "mart", "artifacts", "athena_results"]
@@ -53,21 +43,9 @@ BUCKETS = {layer: f"batchml-local-{layer.replace('_', '-')}" for layer in LAYERS
 DATABASES = {layer: f"batchml_local_{layer}" for layer in ["lake", "warehouse", "mart"]}
 
 
-@dataclass(frozen=True)
-class AppliedEnv:
-    endpoint: str
-    work_dir: Path
-    outputs: dict[str, Any]
-
-    def client(self, service: str):  # type: ignore[no-untyped-def]
-        return emulator_client(self.endpoint, service)
-
-
 @pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppliedEnv]:
-    work_dir = tmp_path_factory.mktemp("envs-local")
-    with Emulator() as emulator:
-        yield AppliedEnv(emulator.endpoint, work_dir, terraform_env(emulator.endpoint, work_dir))
+def env(local_stack: AppliedEnv) -> AppliedEnv:
+    return local_stack
 
 
 def contract_tables() -> dict[str, list[tuple[str, str]]]:

@@ -19,8 +19,6 @@ from tests.terraform.helpers import (
     validation_errors,
 )
 
-pytestmark = pytest.mark.xdist_group("terraform-module-network")
-
 MODULE_DIR = TERRAFORM_DIR / "modules" / "network"
 INTERFACE_SERVICES = ["athena", "ecr.api", "ecr.dkr", "glue", "logs", "sts"]
 ZONES = ["us-east-1a", "us-east-1b"]
@@ -122,6 +120,7 @@ def test_plan_sends_flow_logs_to_a_log_group_with_retention(example: Example):
     assert log_group["retention_in_days"] == 30
 
 
+@pytest.mark.slow  # in `make test`, test_local_env.py applies, re-plans and destroys the whole stack
 def test_apply_builds_a_private_vpc_reachable_only_through_endpoints(example: Example):
     example.run("apply", "-input=false", "-auto-approve", "tfplan")
     outputs = {name: output["value"] for name, output in json.loads(example.run("output", "-json")).items()}
@@ -188,11 +187,13 @@ def security_group_rules(ec2, vpc_id: str) -> dict[str, dict[str, list[tuple[str
     }
 
 
+@pytest.mark.slow  # in `make test`, test_local_env.py applies, re-plans and destroys the whole stack
 def test_second_plan_shows_no_changes(example: Example):
     result = terraform(example.directory, "plan", "-input=false", "-detailed-exitcode")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.slow  # in `make test`, test_local_env.py applies, re-plans and destroys the whole stack
 def test_destroy_removes_the_vpc(example: Example):
     # Last in this module: the tests above read what this one removes.
     example.run("destroy", "-input=false", "-auto-approve")

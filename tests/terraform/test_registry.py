@@ -12,8 +12,6 @@ import pytest
 
 from tests.terraform.helpers import TERRAFORM_DIR, Example, planned_example, terraform, validation_errors
 
-pytestmark = pytest.mark.xdist_group("terraform-module-registry")
-
 MODULE_DIR = TERRAFORM_DIR / "modules" / "registry"
 IMAGES = ["infer", "preprocess", "train"]
 REPOSITORIES = {image: f"example-basic/{image}" for image in IMAGES}
@@ -71,6 +69,7 @@ def test_plan_lifecycle_expires_untagged_first_then_keeps_the_last_images(exampl
         assert untagged["action"] == any_tag["action"] == {"type": "expire"}
 
 
+@pytest.mark.slow  # in `make test`, test_local_env.py applies, re-plans and destroys the whole stack
 def test_apply_creates_the_repositories_as_planned(example: Example):
     example.run("apply", "-input=false", "-auto-approve", "tfplan")
     ecr = example.client("ecr")
@@ -93,11 +92,13 @@ def test_apply_creates_the_repositories_as_planned(example: Example):
     assert all(urls[image].endswith(f".amazonaws.com/{REPOSITORIES[image]}") for image in IMAGES)
 
 
+@pytest.mark.slow  # in `make test`, test_local_env.py applies, re-plans and destroys the whole stack
 def test_second_plan_shows_no_changes(example: Example):
     result = terraform(example.directory, "plan", "-input=false", "-detailed-exitcode")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.slow  # in `make test`, test_local_env.py applies, re-plans and destroys the whole stack
 def test_destroy_removes_every_repository(example: Example):
     # Last in this module: the tests above read what this one removes.
     example.run("destroy", "-input=false", "-auto-approve")

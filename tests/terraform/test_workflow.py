@@ -17,6 +17,7 @@ from scripts.emulator import Emulator
 from tests.terraform.contract import LOG_DELIVERY_ACTIONS
 from tests.terraform.helpers import (
     as_list,
+    assert_invalid_inputs_fail,
     copy_module,
     emulator_provider,
     module_resources,
@@ -268,34 +269,41 @@ def test_applied_example_replans_clean_and_destroys(applied: Resources):
     run(applied.example, "destroy", "-input=false", "-auto-approve")
 
 
+ARN = "arn:aws:{}:us-east-1:123456789012:{}"
+VALID_INPUTS = {
+    "name_prefix": '"example-basic"',
+    "cluster_arn": f'"{ARN.format("ecs", "cluster/example-basic")}"',
+    "task_definition_arns": "{ "
+    + ", ".join(
+        f'{unit} = "{ARN.format("ecs", f"task-definition/example-basic-{unit}:1")}"' for unit in UNITS
+    )
+    + " }",
+    "task_role_arns": "{ "
+    + ", ".join(f'{unit} = "arn:aws:iam::123456789012:role/example-basic-{unit}"' for unit in UNITS)
+    + " }",
+    "execution_role_arn": '"arn:aws:iam::123456789012:role/example-basic-execution"',
+    "subnet_ids": '["subnet-0a1b2c3d4e5f60001"]',
+    "security_group_ids": '["sg-0a1b2c3d4e5f60003"]',
+}
 INVALID_INPUTS = {
     "concurrency_above_40": (
-        "backfill_max_concurrency = 41",
+        "backfill_max_concurrency",
+        "41",
         "backfill_max_concurrency must be a whole number",
     ),
-    "concurrency_zero": ("backfill_max_concurrency = 0", "backfill_max_concurrency must be a whole number"),
+    "concurrency_zero": ("backfill_max_concurrency", "0", "backfill_max_concurrency must be a whole number"),
     "unit_missing": (
-        'task_definition_arns = { preprocess = "arn:aws:ecs:us-east-1:123456789012:task-definition/p:1" }',
+        "task_definition_arns",
+        f'{{ preprocess = "{ARN.format("ecs", "task-definition/p:1")}" }}',
         "task_definition_arns must have exactly the keys",
     ),
     "capacity_provider_ec2": (
-        'capacity_provider = "EC2"',
+        "capacity_provider",
+        '"EC2"',
         "capacity_provider must be FARGATE or FARGATE_SPOT",
     ),
 }
 
 
-@pytest.fixture(scope="module")
-def validating_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    example = copy_module(MODULE, tmp_path_factory.mktemp(f"{MODULE}-validate"))
-    run(example, "init", "-backend=false", "-input=false")
-    return example
-
-
-@pytest.mark.parametrize("case", INVALID_INPUTS)
-def test_invalid_input_fails_validation_with_its_message(validating_copy: Path, case: str):
-    setting, message = INVALID_INPUTS[case]
-    (validating_copy / "override.tf").write_text(f'module "workflow" {{\n  {setting}\n}}\n')
-    result = terraform(validating_copy, "validate")
-    assert result.returncode != 0
-    assert message in " ".join(result.stderr.split())
+def test_invalid_inputs_fail_validate_with_their_message(tmp_path: Path):
+    assert_invalid_inputs_fail(tmp_path, MODULE, VALID_INPUTS, INVALID_INPUTS)

@@ -8,6 +8,8 @@ import pytest
 import xgboost as xgb
 from train import registry
 from train.cli import main
+from train.errors import AlreadyRunning
+from train.storage import Storage
 
 V1, V2, V3 = "20260101T020000Z-00000001", "20260201T020000Z-00000002", "20260301T020000Z-00000003"
 ABANDONED = "20260315T020000Z-0000000a"  # a run that died before its commit point
@@ -121,6 +123,52 @@ def test_promote_and_rollback_record_every_pointer_change(artifacts, capsys):
         f"(s3://{artifacts.bucket}/{CHAMPION} lists none)"
     )
     assert artifacts.json(CHAMPION) == champion
+
+
+class RivalWriter(Storage):
+    """S3 where another writer promotes `rival` right after this one reads the champion pointer: a
+    `train promote` or a run finishing at the same moment."""
+
+    def __init__(self, client, rival: str):
+        super().__init__(client)
+        self.rival: str | None = rival
+
+    def get_with_etag(self, bucket: str, key: str):
+        found = super().get_with_etag(bucket, key)
+        if key == CHAMPION and self.rival:
+            rival, self.rival = self.rival, None
+            registry.promote(Storage(self.client), bucket, "demand", rival, "promoted by hand")
+        return found
+
+
+@pytest.mark.parametrize("first", [None, V1], ids=["no-champion-yet", "a-champion"])
+def test_a_pointer_change_made_meanwhile_is_never_overwritten(artifacts, first):
+    for version in (V1, V2, V3):
+        commit_version(artifacts, version)
+    if first:
+        registry.promote(Storage(artifacts.s3), artifacts.bucket, "demand", first, "promoted by hand")
+
+    with pytest.raises(AlreadyRunning, match=f"changed while this change was being made.*{V3} not made"):
+        registry.promote(RivalWriter(artifacts.s3, V2), artifacts.bucket, "demand", V3, "promoted by hand")
+
+    assert AlreadyRunning.exit_code == 6
+    assert artifacts.json(CHAMPION)["version"] == V2  # the rival's change stands
+    assert artifacts.json(CHAMPION)["replaced"] == first
+
+
+def test_a_run_judged_against_a_champion_that_was_replaced_since_promotes_nothing(artifacts):
+    for version in (V1, V2, V3):
+        commit_version(artifacts, version)
+    storage = Storage(artifacts.s3)
+    registry.promote(storage, artifacts.bucket, "demand", V1, "promoted by hand")
+    registry.promote(storage, artifacts.bucket, "demand", V2, "promoted by hand")  # while V3 trained
+
+    with pytest.raises(AlreadyRunning, match=f"judged against {V1} \\(it is now {V2}\\)"):
+        registry.promote_judged(storage, artifacts.bucket, "demand", V3, "promoted: by the gate", V1)
+    assert artifacts.json(CHAMPION)["version"] == V2
+
+    registry.promote_judged(storage, artifacts.bucket, "demand", V3, "promoted: by the gate", V2)
+    assert artifacts.json(CHAMPION)["version"] == V3
 
 
 def test_promoting_the_champion_changes_nothing(artifacts, capsys):

@@ -29,9 +29,9 @@ def recorded_puts(monkeypatch) -> list[str]:
     keys: list[str] = []
     put = Storage.put
 
-    def recording_put(self, bucket, key, body):
+    def recording_put(self, bucket, key, body, replaces=None):
         keys.append(key)
-        put(self, bucket, key, body)
+        put(self, bucket, key, body, replaces)
 
     monkeypatch.setattr(Storage, "put", recording_put)
     return keys

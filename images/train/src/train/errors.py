@@ -32,6 +32,7 @@ class NotPromotedError(TrainError):
 
 
 class AlreadyRunning(TrainError):
-    """Another run of the same date holds the lock (docs/s3-layout.md, "Locks")."""
+    """Another run of the same date holds the lock (docs/s3-layout.md, "Locks"), or another run or command
+    changed the champion pointer while this one was deciding."""
 
     exit_code = 6

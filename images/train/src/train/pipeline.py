@@ -329,7 +329,15 @@ def run_training(config: TrainConfig, storage: Storage) -> TrainResult:
     )
     logs.info("version_published", f"published model version {config.run_id}", version=config.run_id)
     if decision.promote:
-        registry.promote(storage, config.artifacts_bucket, config.model_name, config.run_id, decision.reason)
+        judged_against = champion["version"] if champion else None
+        registry.promote_judged(
+            storage,
+            config.artifacts_bucket,
+            config.model_name,
+            config.run_id,
+            decision.reason,
+            judged_against,
+        )
         logs.info("champion_promoted", decision.reason, version=config.run_id)
     else:
         logs.warning("not_promoted", decision.reason, version=config.run_id)

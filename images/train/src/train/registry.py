@@ -14,9 +14,9 @@ import xgboost as xgb
 
 from train import layout
 from train.dataset import FEATURE_COLUMNS, FEATURES_SCHEMA
-from train.errors import DataCheckError, InputMissingError
+from train.errors import AlreadyRunning, DataCheckError, InputMissingError
 from train.model import load_model
-from train.storage import Storage
+from train.storage import NO_OBJECT, ObjectChanged, Storage
 
 PROMOTED_BY_HAND = "promoted by hand"
 
@@ -30,6 +30,7 @@ class Champion:
     promoted_at: str
     metrics: dict
     earlier_champions: tuple[str, ...]  # what `rollback` returns to, most recent first
+    etag: str  # of the pointer as read: a change is written only over this very pointer
 
 
 @dataclass(frozen=True)
@@ -104,9 +105,10 @@ def schema_problems(schema) -> list[str]:
 
 def read_champion(storage: Storage, bucket: str, model_name: str) -> Champion | None:
     key = layout.champion_key(model_name)
-    body = storage.get(bucket, key)
-    if body is None:
+    found = storage.get_with_etag(bucket, key)
+    if found is None:
         return None
+    body, etag = found
     pointer = _parse_json(body, bucket, key)
     if not isinstance(pointer, dict) or not isinstance(pointer.get("version"), str):
         raise DataCheckError(f"champion pointer {_uri(bucket, key)} is malformed: it names no 'version'")
@@ -115,6 +117,7 @@ def read_champion(storage: Storage, bucket: str, model_name: str) -> Champion | 
         pointer.get("promoted_at", ""),
         pointer.get("metrics", {}),
         tuple(pointer.get("earlier_champions", ())),  # pointers written before the history have none
+        etag,
     )
 
 
@@ -214,12 +217,14 @@ def _move_pointer(
     model_name: str,
     version: str,
     reason: str,
-    replaced: str | None,
+    current: Champion | None,
     earlier_champions: list[str],
 ) -> PointerChange:
     """Records the change in the champion history, then replaces the pointer in one PUT (atomic: readers
-    see the old pointer or the new one). A history entry whose pointer PUT failed is left behind: the
-    pointer is the truth, the history the record of every change attempted."""
+    see the old pointer or the new one), conditional on the pointer still being `current`: of two changes
+    made at once (two runs, or a run and `train promote`), the second fails with AlreadyRunning instead of
+    silently undoing the first. A history entry whose pointer PUT failed is left behind: the pointer is the
+    truth, the history the record of every change attempted."""
     metrics = _usable_metrics(storage, bucket, model_name, version)
     now = datetime.now(UTC)
     pointer = {
@@ -228,25 +233,54 @@ def _move_pointer(
         "promoted_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "metrics": metrics,
         "reason": reason,
-        "replaced": replaced,
+        "replaced": current.version if current else None,
         "earlier_champions": earlier_champions,
     }
     history_key = layout.champion_history_key(model_name, layout.history_stamp(now), version)
     storage.put_json(bucket, history_key, pointer)
-    storage.put_json(bucket, layout.champion_key(model_name), pointer)
-    return PointerChange(model_name, version, replaced, reason, changed=True)
+    pointer_key = layout.champion_key(model_name)
+    try:
+        storage.put_json(bucket, pointer_key, pointer, replaces=current.etag if current else NO_OBJECT)
+    except ObjectChanged:
+        was = f"champion {current.version}" if current else "no champion"
+        raise AlreadyRunning(
+            f"the champion of model {model_name} changed while this change was being made (it was {was}): "
+            f"{_uri(bucket, pointer_key)} not replaced, version {version} not made champion; see `train "
+            "versions`, then promote by hand if it should still be"
+        ) from None
+    return PointerChange(model_name, version, pointer["replaced"], reason, changed=True)
 
 
 def promote(storage: Storage, bucket: str, model_name: str, version: str, reason: str) -> PointerChange:
     """Makes `version` champion; the one it replaces becomes the first that a rollback returns to."""
+    return _promote(storage, bucket, model_name, version, reason, read_champion(storage, bucket, model_name))
+
+
+def promote_judged(
+    storage: Storage, bucket: str, model_name: str, version: str, reason: str, judged_against: str | None
+) -> PointerChange:
+    """A run's promotion: as `promote`, if the champion is still `judged_against`, the version the gate
+    compared with (None: there was none). If it is another by now, the verdict no longer holds: nothing
+    changes and AlreadyRunning is raised."""
     current = read_champion(storage, bucket, model_name)
+    now_champion = current.version if current else None
+    if now_champion != judged_against:
+        raise AlreadyRunning(
+            f"the champion of model {model_name} changed while this run was judged against "
+            f"{judged_against or 'no champion'} (it is now {now_champion}): version {version} not made "
+            "champion; see `train versions`, then promote by hand if it should still be"
+        )
+    return _promote(storage, bucket, model_name, version, reason, current)
+
+
+def _promote(
+    storage: Storage, bucket: str, model_name: str, version: str, reason: str, current: Champion | None
+) -> PointerChange:
     if current is not None and current.version == version:
         _usable_metrics(storage, bucket, model_name, version)  # still refuses a version infer cannot use
         return PointerChange(model_name, version, version, reason, changed=False)
     earlier = [current.version, *current.earlier_champions] if current else []
-    return _move_pointer(
-        storage, bucket, model_name, version, reason, current.version if current else None, earlier
-    )
+    return _move_pointer(storage, bucket, model_name, version, reason, current, earlier)
 
 
 def rollback(storage: Storage, bucket: str, model_name: str) -> PointerChange:
@@ -262,7 +296,7 @@ def rollback(storage: Storage, bucket: str, model_name: str) -> PointerChange:
         )
     target, *older = current.earlier_champions
     return _move_pointer(
-        storage, bucket, model_name, target, f"rolled back from {current.version}", current.version, older
+        storage, bucket, model_name, target, f"rolled back from {current.version}", current, older
     )
 
 
