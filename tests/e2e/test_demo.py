@@ -15,6 +15,7 @@ from urllib.parse import urlparse
 import pytest
 
 from scripts.demo import StepFailed, run_unit
+from tests.terraform.helpers import ctrl_c_enabled
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEMO = [sys.executable, "-m", "scripts.demo"]
@@ -28,6 +29,7 @@ def start_demo(tmp_path: Path, *args: str) -> subprocess.Popen:
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,  # its own process group, so a test can Ctrl-C it like a terminal would
+        preexec_fn=ctrl_c_enabled,
     )
 
 

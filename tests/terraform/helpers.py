@@ -3,6 +3,7 @@
 import json
 import re
 import shutil
+import signal
 import subprocess
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -174,3 +175,9 @@ class AppliedEnv:
 
     def client(self, service: str):  # type: ignore[no-untyped-def]
         return emulator_client(self.endpoint, service)
+
+
+def ctrl_c_enabled() -> None:
+    """In the child before exec: SIGINT back to its default. A test run started in the background has SIGINT
+    ignored, and an ignored signal stays ignored across exec, where a terminal's Ctrl-C would reach it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 import boto3
 import pytest
 
-from tests.terraform.helpers import REPO_ROOT
+from tests.terraform.helpers import REPO_ROOT, ctrl_c_enabled
 
 
 def start_cli(work_dir: Path) -> subprocess.Popen[str]:
@@ -25,6 +25,7 @@ def start_cli(work_dir: Path) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,  # its own process group, so the test can Ctrl-C it as a terminal would
+        preexec_fn=ctrl_c_enabled,
     )
 
 

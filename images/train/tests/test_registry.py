@@ -9,7 +9,7 @@ import xgboost as xgb
 from train import registry
 from train.cli import main
 from train.errors import AlreadyRunning
-from train.storage import Storage
+from train.storage import ObjectChanged, Storage
 
 V1, V2, V3 = "20260101T020000Z-00000001", "20260201T020000Z-00000002", "20260301T020000Z-00000003"
 ABANDONED = "20260315T020000Z-0000000a"  # a run that died before its commit point
@@ -154,6 +154,27 @@ def test_a_pointer_change_made_meanwhile_is_never_overwritten(artifacts, first):
     assert AlreadyRunning.exit_code == 6
     assert artifacts.json(CHAMPION)["version"] == V2  # the rival's change stands
     assert artifacts.json(CHAMPION)["replaced"] == first
+
+
+class LostReply(Storage):
+    """S3 that carries out a conditional PUT of the champion pointer but loses the reply, so that the SDK's
+    retry meets the pointer it has just written and fails its condition."""
+
+    def put(self, bucket: str, key: str, body: bytes, replaces: str | None = None) -> None:
+        super().put(bucket, key, body, replaces)
+        if key == CHAMPION and replaces is not None:
+            raise ObjectChanged(f"s3://{bucket}/{key} changed since it was read")
+
+
+def test_a_pointer_change_whose_reply_was_lost_is_done(artifacts):
+    for version in (V1, V2):
+        commit_version(artifacts, version)
+    registry.promote(LostReply(artifacts.s3), artifacts.bucket, "demand", V1, "promoted by hand")
+
+    change = registry.promote(LostReply(artifacts.s3), artifacts.bucket, "demand", V2, "promoted by hand")
+
+    assert (change.version, change.replaced, change.changed) == (V2, V1, True)
+    assert artifacts.json(CHAMPION)["version"] == V2
 
 
 def test_a_run_judged_against_a_champion_that_was_replaced_since_promotes_nothing(artifacts):

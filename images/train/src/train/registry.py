@@ -16,7 +16,7 @@ from train import layout
 from train.dataset import FEATURE_COLUMNS, FEATURES_SCHEMA
 from train.errors import AlreadyRunning, DataCheckError, InputMissingError
 from train.model import load_model
-from train.storage import NO_OBJECT, ObjectChanged, Storage
+from train.storage import NO_OBJECT, ObjectChanged, Storage, json_bytes
 
 PROMOTED_BY_HAND = "promoted by hand"
 
@@ -242,6 +242,9 @@ def _move_pointer(
     try:
         storage.put_json(bucket, pointer_key, pointer, replaces=current.etag if current else NO_OBJECT)
     except ObjectChanged:
+        if storage.get(bucket, pointer_key) == json_bytes(pointer):
+            # Our PUT was carried out but its reply was lost: the SDK's retry then met our own pointer.
+            return PointerChange(model_name, version, pointer["replaced"], reason, changed=True)
         was = f"champion {current.version}" if current else "no champion"
         raise AlreadyRunning(
             f"the champion of model {model_name} changed while this change was being made (it was {was}): "
